@@ -1,0 +1,64 @@
+namespace Compress.Engine.Diagnostics;
+
+/// <summary>
+/// Every stable user-facing code in one place. The list with explanations lives in docs/diagnostics.md; a test checks
+/// that both agree. Ranges: 00xx general, 01xx models and weights, 02xx data, 03xx analysis and pruning,
+/// 04xx training, 05xx export, 06xx build step.
+/// </summary>
+public static class DiagnosticCode
+{
+    /// <summary>Unknown or invalid command-line option or value.</summary>
+    public const string InvalidOption = "CMP0001";
+    /// <summary>The native TorchSharp/libtorch library could not be loaded.</summary>
+    public const string NativeLoadFailed = "CMP0002";
+    /// <summary>CUDA was requested but is not available.</summary>
+    public const string CudaUnavailable = "CMP0003";
+    /// <summary>An output file could not be written.</summary>
+    public const string OutputWriteFailed = "CMP0004";
+    /// <summary>An input file or folder does not exist.</summary>
+    public const string FileNotFound = "CMP0005";
+    /// <summary>The operation was cancelled.</summary>
+    public const string Cancelled = "CMP0006";
+
+    /// <summary>Unknown model architecture name.</summary>
+    public const string UnknownArchitecture = "CMP0101";
+    /// <summary>Invalid model option (width multiplier, class count).</summary>
+    public const string InvalidModelOption = "CMP0102";
+    /// <summary>Weights file is corrupt or not in a supported format.</summary>
+    public const string CorruptWeights = "CMP0103";
+    /// <summary>Weights file lacks keys the architecture needs.</summary>
+    public const string MissingKeys = "CMP0104";
+    /// <summary>Weights file has keys the architecture does not know.</summary>
+    public const string UnexpectedKeys = "CMP0105";
+    /// <summary>A tensor in the weights file has the wrong shape.</summary>
+    public const string ShapeMismatch = "CMP0106";
+    /// <summary>Weights contain NaN or infinity.</summary>
+    public const string NonFiniteWeights = "CMP0107";
+    /// <summary>A tensor has an unsupported element type.</summary>
+    public const string UnsupportedDType = "CMP0108";
+
+    /// <summary>Dataset folder or files missing.</summary>
+    public const string DatasetNotFound = "CMP0201";
+    /// <summary>Dataset file truncated (size not a whole number of records, or shorter than its header says).</summary>
+    public const string DatasetTruncated = "CMP0202";
+    /// <summary>Dataset file malformed (bad magic number, label out of range, wrong dimensions).</summary>
+    public const string DatasetMalformed = "CMP0203";
+    /// <summary>An image could not be decoded.</summary>
+    public const string ImageDecodeFailed = "CMP0204";
+    /// <summary>Dataset does not fit the model (channels, size or class count).</summary>
+    public const string DatasetModelMismatch = "CMP0205";
+
+    /// <summary>Prune rate outside [0, 1] or not a number, 'knee' or 'safe'.</summary>
+    public const string InvalidRate = "CMP0301";
+    /// <summary>Zero-variance tensors were left out of the kurtosis of kurtoses (warning; error with --strict).</summary>
+    public const string ZeroVarianceTensors = "CMP0302";
+    /// <summary>The kurtosis modifier exceeded 1 and the safe rate was clamped to the knee (warning).</summary>
+    public const string SafeRateClamped = "CMP0303";
+    /// <summary>Kurtosis of kurtoses could not be computed (fewer than two usable tensors).</summary>
+    public const string KurtosisUndefined = "CMP0304";
+
+    /// <summary>Invalid training option (epochs, batch size, learning rate, threads).</summary>
+    public const string InvalidTrainingOption = "CMP0401";
+    /// <summary>Training diverged (loss became NaN or infinite).</summary>
+    public const string TrainingDiverged = "CMP0402";
+}
