@@ -1,0 +1,50 @@
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Models;
+
+/// <summary>
+/// LeNet-5 for 1x28x28 images (MNIST layout): conv1 1-&gt;6 5x5 padding 2, ReLU, 2x2 max-pool, conv2 6-&gt;16 5x5,
+/// ReLU, 2x2 max-pool, flatten (16x5x5 = 400), fc1 400-&gt;120, ReLU, fc2 120-&gt;84, ReLU, fc3 84-&gt;classes; all
+/// layers with bias. 61,706 parameters at width 1 and 10 classes. The width multiplier scales 6, 16, 120 and 84.
+/// PyTorch's default initialisation.
+/// </summary>
+public sealed class LeNet5 : ClassifierModel
+{
+    [ComponentName(Name = "conv1")] private readonly Conv2d _conv1;
+    [ComponentName(Name = "conv2")] private readonly Conv2d _conv2;
+    [ComponentName(Name = "fc1")] private readonly Linear _fc1;
+    [ComponentName(Name = "fc2")] private readonly Linear _fc2;
+    [ComponentName(Name = "fc3")] private readonly Linear _fc3;
+
+    /// <summary>Builds LeNet-5; prefer <see cref="ModelFactory.Create"/>, which validates the options.</summary>
+    internal LeNet5(ModelOptions options) : base(nameof(LeNet5), options, new InputShape(1, 28, 28))
+    {
+        double w = options.WidthMultiplier;
+        int c1 = ChannelScaling.Scale(6, w), c2 = ChannelScaling.Scale(16, w);
+        int h1 = ChannelScaling.Scale(120, w), h2 = ChannelScaling.Scale(84, w);
+        _conv1 = nn.Conv2d(InputShape.Channels, c1, 5, padding: 2);
+        _conv2 = nn.Conv2d(c1, c2, 5);
+        _fc1 = nn.Linear(c2 * 5 * 5, h1);
+        _fc2 = nn.Linear(h1, h2);
+        _fc3 = nn.Linear(h2, options.Classes);
+        register_module("conv1", _conv1);
+        register_module("conv2", _conv2);
+        register_module("fc1", _fc1);
+        register_module("fc2", _fc2);
+        register_module("fc3", _fc3);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = nn.functional.max_pool2d(nn.functional.relu(_conv1.call(input)), 2);
+        x = nn.functional.max_pool2d(nn.functional.relu(_conv2.call(x)), 2);
+        x = x.flatten(1);
+        x = nn.functional.relu(_fc1.call(x));
+        x = nn.functional.relu(_fc2.call(x));
+        return _fc3.call(x).MoveToOuterDisposeScope();
+    }
+}

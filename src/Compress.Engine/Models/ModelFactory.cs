@@ -1,0 +1,59 @@
+using System.Globalization;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Runtime;
+
+namespace Compress.Engine.Models;
+
+/// <summary>Creates the built-in models by name.</summary>
+public static class ModelFactory
+{
+    /// <summary>Every name <see cref="Create"/> accepts, in the order <c>compress models</c> lists them.</summary>
+    public static IReadOnlyList<string> Architectures { get; } =
+        ["resnet18", "resnet18-cifar", "resnet56-cifar", "vgg-cifar", "lenet5"];
+
+    /// <summary>
+    /// Validates <paramref name="options"/> and builds the model on the CPU in float32. Initialisation draws from
+    /// torch's global generator only, so the same <c>torch.manual_seed</c> before the call gives the same weights.
+    /// </summary>
+    /// <exception cref="CompressException">CMP0101 for an unknown architecture (the message lists the known ones);
+    /// CMP0102 for a width multiplier that is not a finite number &gt; 0 or fewer than 2 classes.</exception>
+    public static ClassifierModel Create(ModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string name = Canonical(options.Architecture);
+        if (!double.IsFinite(options.WidthMultiplier) || options.WidthMultiplier <= 0)
+            throw new CompressException(DiagnosticCode.InvalidModelOption,
+                $"Width multiplier {options.WidthMultiplier.ToString("R", CultureInfo.InvariantCulture)} is not a " +
+                "positive finite number.",
+                hint: "Use a width multiplier > 0, e.g. 1 for the published size or 0.25 for a quarter of the channels.");
+        if (options.Classes < 2)
+            throw new CompressException(DiagnosticCode.InvalidModelOption,
+                $"Class count {options.Classes.ToString(CultureInfo.InvariantCulture)} is less than 2.",
+                hint: "A classifier needs at least 2 classes (10 for CIFAR-10 and MNIST).");
+
+        TorchRuntime.EnsureLoaded();
+        var canonical = options with { Architecture = name };
+        return name switch
+        {
+            "resnet18" => new ResNet(canonical, new InputShape(3, 224, 224), imageNetStem: true, stemChannels: 64,
+                [2, 2, 2, 2], [64, 128, 256, 512]),
+            "resnet18-cifar" => new ResNet(canonical, new InputShape(3, 32, 32), imageNetStem: false, stemChannels: 64,
+                [2, 2, 2, 2], [64, 128, 256, 512]),
+            "resnet56-cifar" => new ResNet(canonical, new InputShape(3, 32, 32), imageNetStem: false, stemChannels: 16,
+                [9, 9, 9], [16, 32, 64]),
+            "vgg-cifar" => new Vgg(canonical),
+            "lenet5" => new LeNet5(canonical),
+            _ => throw new InvalidOperationException("unreachable: " + name),
+        };
+    }
+
+    private static string Canonical(string? architecture)
+    {
+        string wanted = (architecture ?? "").Trim();
+        foreach (string known in Architectures)
+            if (string.Equals(known, wanted, StringComparison.OrdinalIgnoreCase)) return known;
+        throw new CompressException(DiagnosticCode.UnknownArchitecture,
+            $"Unknown model architecture '{architecture}'. Known architectures: {string.Join(", ", Architectures)}.",
+            hint: "Pick one of the listed names.");
+    }
+}

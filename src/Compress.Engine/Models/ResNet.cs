@@ -1,0 +1,93 @@
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Models;
+
+/// <summary>
+/// ResNet with <see cref="BasicBlock"/>s and torchvision's key names (<c>conv1</c>, <c>bn1</c>, <c>layer1..N</c>,
+/// <c>fc</c>). Three variants (<see cref="ModelFactory"/>):
+/// <list type="bullet">
+/// <item><c>resnet18</c>: torchvision's ImageNet stem (7x7 stride-2 conv, BN, ReLU, 3x3 stride-2 max-pool),
+/// blocks [2,2,2,2] with 64/128/256/512 channels; natural input 3x224x224.</item>
+/// <item><c>resnet18-cifar</c>: the same with a 3x3 stride-1 stem conv and no max-pool; input 3x32x32.</item>
+/// <item><c>resnet56-cifar</c>: 3x3 stem with 16 channels, blocks [9,9,9] with 16/32/64 channels; input 3x32x32.
+/// He et al. used the parameter-free "option A" shortcut for CIFAR; we use "option B" (1x1 conv + BN projection
+/// where the shape changes, as torchvision and most pruning code do), so checkpoints keep torchvision's
+/// <c>layerN.0.downsample.0/1</c> keys and every shortcut is prunable like any other convolution.</item>
+/// </list>
+/// After the blocks: global average pooling and a linear layer. Initialisation follows torchvision (Kaiming-normal
+/// fan-out convolutions, BN weight 1 and bias 0, PyTorch's default for the linear layer).
+/// </summary>
+public sealed class ResNet : ClassifierModel
+{
+    [ComponentName(Name = "conv1")] private readonly Conv2d _conv1;
+    [ComponentName(Name = "bn1")] private readonly BatchNorm2d _bn1;
+    [ComponentName(Name = "fc")] private readonly Linear _fc;
+    private readonly Sequential[] _layers;
+    private readonly bool _imageNetStem;
+
+    /// <summary>
+    /// Builds a ResNet; prefer <see cref="ModelFactory.Create"/>, which validates the options.
+    /// </summary>
+    /// <param name="options">Architecture name, width multiplier and class count (already validated).</param>
+    /// <param name="inputShape">The natural input of this variant.</param>
+    /// <param name="imageNetStem">7x7/2 conv + max-pool stem (true) or 3x3/1 conv stem (false).</param>
+    /// <param name="stemChannels">Stem channels before width scaling.</param>
+    /// <param name="blocksPerLayer">Blocks in each stage.</param>
+    /// <param name="layerChannels">Channels of each stage before width scaling.</param>
+    internal ResNet(ModelOptions options, InputShape inputShape, bool imageNetStem, int stemChannels,
+        IReadOnlyList<int> blocksPerLayer, IReadOnlyList<int> layerChannels)
+        : base(nameof(ResNet), options, inputShape)
+    {
+        double w = options.WidthMultiplier;
+        _imageNetStem = imageNetStem;
+        int inChannels = ChannelScaling.Scale(stemChannels, w);
+        _conv1 = imageNetStem
+            ? nn.Conv2d(inputShape.Channels, inChannels, 7, stride: 2, padding: 3, bias: false)
+            : nn.Conv2d(inputShape.Channels, inChannels, 3, stride: 1, padding: 1, bias: false);
+        _bn1 = nn.BatchNorm2d(inChannels);
+        register_module("conv1", _conv1);
+        register_module("bn1", _bn1);
+
+        _layers = new Sequential[blocksPerLayer.Count];
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            int outChannels = ChannelScaling.Scale(layerChannels[i], w);
+            var blocks = new List<nn.Module<Tensor, Tensor>>();
+            for (int b = 0; b < blocksPerLayer[i]; b++)
+            {
+                int stride = b == 0 && i > 0 ? 2 : 1;
+                blocks.Add(new BasicBlock(inChannels, outChannels, stride));
+                inChannels = outChannels;
+            }
+            _layers[i] = nn.Sequential(blocks);
+            register_module("layer" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), _layers[i]);
+        }
+
+        _fc = nn.Linear(inChannels, options.Classes);
+        register_module("fc", _fc);
+        RegisterComponents();
+
+        // torchvision's initialisation (BN already starts at weight 1, bias 0).
+        foreach (var (_, module) in named_modules())
+        {
+            if (module is Conv2d conv)
+                nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut,
+                    nonlinearity: nn.init.NonlinearityType.ReLU);
+        }
+    }
+
+    /// <summary>Number of residual stages (4 for ResNet-18, 3 for ResNet-56).</summary>
+    public int StageCount => _layers.Length;
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = nn.functional.relu(_bn1.call(_conv1.call(input)));
+        if (_imageNetStem) x = nn.functional.max_pool2d(x, 3, 2, 1);
+        foreach (var layer in _layers) x = layer.call(x);
+        x = x.mean([2, 3]);
+        return _fc.call(x).MoveToOuterDisposeScope();
+    }
+}
