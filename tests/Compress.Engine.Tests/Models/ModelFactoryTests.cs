@@ -137,4 +137,31 @@ public class ModelFactoryTests
             .Where(n => n.Contains(".downsample.0.weight", StringComparison.Ordinal)).ToArray();
         Assert.Equal(["layer2.0.downsample.0.weight", "layer3.0.downsample.0.weight"], downsampled);
     }
+
+    [Theory]
+    [InlineData("resnet18-cifar")]
+    [InlineData("resnet56-cifar")]
+    [InlineData("vgg-cifar")]
+    [InlineData("lenet5")]
+    public void Create_TrainModeBackward_EveryParameterGetsAFiniteNonZeroGradient(string name)
+    {
+        // The forward passes dispose their intermediates; autograd must still reach every parameter.
+        using var model = ModelFixtures.Create(new ModelOptions { Architecture = name, WidthMultiplier = 0.125 }, seed: 2);
+        model.train();
+        var shape = model.InputShape;
+        using (var scope = NewDisposeScope())
+        {
+            random.manual_seed(3);
+            var loss = nn.functional.cross_entropy(model.call(randn(4, shape.Channels, shape.Height, shape.Width)),
+                tensor(new long[] { 0, 1, 2, 3 }));
+            loss.backward();
+        }
+        foreach (var (pname, p) in model.named_parameters())
+        {
+            Assert.NotNull(p.grad);
+            using var norm = p.grad!.norm();
+            float n = norm.item<float>();
+            Assert.True(float.IsFinite(n) && n > 0, $"{pname}: gradient norm {n}");
+        }
+    }
 }
