@@ -105,7 +105,11 @@ internal sealed unsafe class MagnitudeScan : IDisposable
             _owned.Add(t);
         }
         if (t.numel() == 0) return 0;
-        Span<byte> bytes = t.bytes;
+        // The address of element 0, through a one-element view: Tensor.bytes is a span over the tensor's own memory
+        // (no copy) but refuses tensors of 2 GiB or more; the memory behind the view is the whole contiguous tensor.
+        using var flat = t.reshape(-1);
+        using var head = flat.narrow(0, 0, 1);
+        Span<byte> bytes = head.bytes;
         return (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes));
     }
 

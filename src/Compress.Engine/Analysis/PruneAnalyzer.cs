@@ -166,8 +166,6 @@ public static class PruneAnalyzer
             }
         }
         if (requested != AnalysisBackend.Auto) return requested;
-        bool allFast = parameters.AllCpuFloat32Compatible()
-            && Enumerable.Range(0, parameters.TensorCount).All(t => parameters.CountOf(t) <= int.MaxValue / sizeof(float));
-        return allFast ? AnalysisBackend.Fast : AnalysisBackend.Torch;
+        return parameters.AllCpuFloat32Compatible() ? AnalysisBackend.Fast : AnalysisBackend.Torch;
     }
 }

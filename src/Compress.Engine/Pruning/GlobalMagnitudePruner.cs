@@ -33,6 +33,8 @@ public static class GlobalMagnitudePruner
         long ties = k - below;
 
         var masks = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        // Scalars hold native handles too: made once, disposed explicitly.
+        using var cut = threshold.ToScalar();
         try
         {
             using var noGrad = torch.no_grad();
@@ -48,18 +50,19 @@ public static class GlobalMagnitudePruner
                 }
                 else if (ties <= 0)
                 {
-                    kept = magnitude >= threshold;
+                    kept = magnitude >= cut;
                 }
                 else
                 {
-                    kept = magnitude > threshold;
-                    var equal = magnitude == threshold;
+                    kept = magnitude > cut;
+                    var equal = magnitude == cut;
                     long count = equal.sum().item<long>();
                     if (count > ties)
                     {
                         // The cut falls inside this tensor: prune its first `ties` equal entries, keep the rest.
                         var order = equal.reshape(-1).cumsum(0, ScalarType.Int64).reshape(p.shape);
-                        kept = kept | (equal & (order > ties));
+                        using var rank = ties.ToScalar();
+                        kept = kept | (equal & (order > rank));
                     }
                     ties -= Math.Min(count, ties);
                 }

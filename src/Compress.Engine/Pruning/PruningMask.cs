@@ -60,6 +60,7 @@ public sealed class PruningMask : IDisposable
         var parameters = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, parameter) in module.named_parameters()) parameters[name] = parameter;
         using var noGrad = torch.no_grad();
+        using var zero = 0.ToScalar();
         foreach (var (name, mask) in _masks)
         {
             if (!parameters.TryGetValue(name, out var parameter))
@@ -70,7 +71,7 @@ public sealed class PruningMask : IDisposable
                     $"Parameter '{name}' has shape [{string.Join(", ", parameter.shape)}] but its mask has [{string.Join(", ", mask.shape)}].",
                     nameof(module));
             }
-            parameter.masked_fill_(PrunedOf(name, mask, parameter.device), 0);
+            parameter.masked_fill_(PrunedOf(name, mask, parameter.device), zero);
         }
     }
 

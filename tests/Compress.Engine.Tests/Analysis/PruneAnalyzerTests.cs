@@ -73,6 +73,58 @@ public class PruneAnalyzerTests
         Assert.Equal(slow.SafeRate, fast.SafeRate, 1e-12);
     }
 
+    [Fact]
+    public void Analyze_ModuleAbove2Pow18Parameters_SplitAcrossCoresMatchesTorchAndBruteForce()
+    {
+        // Large enough for the fast path to split the vector into one range per core (ranges cut tensors in two).
+        using var model = nn.Sequential(("a", nn.Linear(700, 300)), ("b", nn.Linear(300, 500)), ("c", nn.Linear(500, 10)));
+        var random = new Random(5);
+        var sizes = model.named_parameters().Select(p => (int)p.parameter.numel()).ToArray();
+        var values = sizes.Select(n => Enumerable.Range(0, n)
+            .Select(_ => random.Next(10) == 0 ? 0f : (float)Math.Round((random.NextDouble() - 0.5) * 400) / 1000f).ToArray()).ToArray();
+        AnalysisTestModels.SetParameters(model, values);
+        var flat = values.SelectMany(v => v).ToArray();
+        Assert.True(flat.Length > 1 << 18);
+        var squares = flat.Select(v => (double)v * v).Order().ToArray();
+        var suffix = new double[squares.Length + 1];
+        for (int i = squares.Length - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + squares[i];
+
+        var fast = PruneAnalyzer.Analyze(model);
+        var slow = PruneAnalyzer.Analyze(model, new AnalysisOptions { Backend = AnalysisBackend.Torch });
+
+        for (int i = 0; i < fast.Cosine.Length; i++)
+        {
+            long k = fast.PrunedCounts[i];
+            double expected = k == 0 ? 1 : Math.Sqrt(suffix[k] / suffix[0]);
+            Assert.True(Math.Abs(expected - fast.Cosine[i]) <= 1e-12, $"cosine[{i}]: {expected} vs {fast.Cosine[i]}");
+            Assert.True(Math.Abs(slow.Cosine[i] - fast.Cosine[i]) <= 1e-12, $"torch cosine[{i}]");
+        }
+        for (int t = 0; t < fast.Kurtoses.Count; t++)
+        {
+            var x = values[t].Select(v => (double)v).ToArray();
+            double mean = x.Average(), m2 = x.Average(v => Math.Pow(v - mean, 2)), m4 = x.Average(v => Math.Pow(v - mean, 4));
+            Assert.Equal(m4 / (m2 * m2), fast.Kurtoses[t].Kurtosis, 1e-10);
+            Assert.Equal(slow.Kurtoses[t].Kurtosis, fast.Kurtoses[t].Kurtosis, 1e-12);
+        }
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Analyze_HalfPrecisionModule_FastBackendAgreesWithTorchBackend(ScalarType dtype)
+    {
+        using var model = AnalysisTestModels.RandomConvNet(12);
+        model.to(dtype);
+
+        var fast = PruneAnalyzer.Analyze(model);
+        var slow = PruneAnalyzer.Analyze(model, new AnalysisOptions { Backend = AnalysisBackend.Torch });
+
+        Assert.Equal(AnalysisBackend.Fast, fast.Backend);
+        for (int i = 0; i < fast.Cosine.Length; i++) Assert.Equal(slow.Cosine[i], fast.Cosine[i], 1e-12);
+        Assert.Equal(slow.KurtosisOfKurtoses, fast.KurtosisOfKurtoses, 1e-12);
+        Assert.Equal(slow.Knee, fast.Knee with { Cosine = slow.Knee.Cosine, Distance = slow.Knee.Distance });
+    }
+
     [Theory]
     [InlineData(5, false, 0.0)]
     [InlineData(6, true, 0.5)]

@@ -62,6 +62,27 @@ public class GlobalMagnitudePrunerTests
     }
 
     [Fact]
+    public void Compute_ModuleAbove2Pow18Parameters_MatchesStableSortRule()
+    {
+        // Split across cores by the fast path; coarse values give long runs of ties across tensors and range cuts.
+        using var model = nn.Sequential(("a", nn.Linear(700, 300)), ("b", nn.Linear(300, 400)));
+        var random = new Random(8);
+        var sizes = model.named_parameters().Select(p => (int)p.parameter.numel()).ToArray();
+        var values = sizes.Select(n => Enumerable.Range(0, n).Select(_ => (random.Next(41) - 20) / 64f).ToArray()).ToArray();
+        AnalysisTestModels.SetParameters(model, values);
+        var flat = values.SelectMany(v => v).ToArray();
+
+        foreach (double rate in new[] { 0.013, 0.5, 0.77 })
+        {
+            using var mask = GlobalMagnitudePruner.Compute(model, rate);
+
+            long k = (long)Math.Round(rate * flat.Length, MidpointRounding.ToEven);
+            Assert.Equal(k, mask.PrunedCount);
+            Assert.Equal(ExpectedPruned(flat, k), PrunedFlags(model, mask));
+        }
+    }
+
+    [Fact]
     public void Compute_RateZero_PrunesNothing()
     {
         using var model = AnalysisTestModels.RandomConvNet(3, zeroFraction: 0.2);
