@@ -46,10 +46,6 @@ internal sealed unsafe class MagnitudeScan : IDisposable
     {
         _parameters = parameters;
         _data = new nint[parameters.TensorCount];
-        using (torch.no_grad())
-        {
-            for (int t = 0; t < parameters.TensorCount; t++) _data[t] = Pin(parameters.Tensors[t]);
-        }
         long n = parameters.Count;
         // One contiguous range per core; more when a range would overflow the int bucket counters.
         long chunks = Math.Max(1, n < 1 << 18 ? 1 : Environment.ProcessorCount);
@@ -76,6 +72,10 @@ internal sealed unsafe class MagnitudeScan : IDisposable
         var scan = new MagnitudeScan(parameters);
         try
         {
+            using (torch.no_grad())
+            {
+                for (int t = 0; t < parameters.TensorCount; t++) scan._data[t] = scan.Pin(parameters.Tensors[t]);
+            }
             scan.Pass1(sumSquares);
             return scan;
         }
