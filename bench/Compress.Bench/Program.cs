@@ -1,2 +1,17 @@
-Console.WriteLine("benchmarks arrive with the analysis and training work");
-return 0;
+using Compress.Bench;
+using Compress.Engine.Runtime;
+
+// Benchmarks, run in Release: dotnet run -c Release --project bench/Compress.Bench -- <name> [options]
+string name = args.Length > 0 ? args[0].ToLowerInvariant() : "";
+string[] rest = args.Length > 1 ? args[1..] : [];
+TorchRuntime.EnsureLoaded();
+switch (name)
+{
+    case "analysis":
+        return AnalysisBenchmark.Run(rest);
+    case "all":
+        return AnalysisBenchmark.Run(rest);
+    default:
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
+        return 2;
+}
