@@ -1,0 +1,6 @@
+namespace Compress.Engine.Data;
+
+/// <summary>The training and test halves of one dataset; both share shape and classes.</summary>
+/// <param name="Train">Images the model is trained (and fine-tuned) on.</param>
+/// <param name="Test">Held-out images accuracy is measured on.</param>
+public sealed record DatasetSplits(IImageDataset Train, IImageDataset Test);
