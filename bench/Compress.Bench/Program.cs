@@ -9,9 +9,14 @@ switch (name)
 {
     case "analysis":
         return AnalysisBenchmark.Run(rest);
+    case "training":
+        TrainingBenchmark.Run();
+        return 0;
     case "all":
-        return AnalysisBenchmark.Run(rest);
+        int code = AnalysisBenchmark.Run(rest);
+        TrainingBenchmark.Run();
+        return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
         return 2;
 }

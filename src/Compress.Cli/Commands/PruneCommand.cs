@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Compress.Engine.Pipeline;
+using Compress.Engine.Training;
+
+namespace Compress.Cli.Commands;
+
+/// <summary><c>compress prune</c>: analyse, prune at a rate (number, knee or safe), fine-tune with the mask, evaluate.</summary>
+internal static class PruneCommand
+{
+    public static Command Create(CommonOptions common, CliContext context)
+    {
+        var rate = new Option<string>("--rate") { Description = "Prune rate: a number in [0, 1], 'knee' or 'safe'.", DefaultValueFactory = _ => "safe" };
+        var fineTune = new TrainingOptionSet("finetune-", TrainingOptions.PaperFineTune);
+        var strict = new Option<bool>("--strict") { Description = "Zero-variance tensors are an error instead of a warning." };
+        var output = new Option<string?>("--output", "-o") { Description = "Where to write the pruned, fine-tuned weights (safetensors)." };
+        var plot = new Option<string?>("--plot") { Description = "Write a PNG plot of the cosine curve." };
+        var command = new Command("prune", "Prune once by global L1 magnitude, fine-tune with the mask held, and evaluate before and after.");
+        common.AddModel(command);
+        command.Add(common.Weights);
+        common.AddData(command);
+        command.Add(rate);
+        fineTune.AddTo(command);
+        common.AddRun(command);
+        command.Add(strict);
+        command.Add(output);
+        command.Add(plot);
+        command.Add(common.Json);
+        command.SetAction(r =>
+        {
+            var result = PruneJob.Run(new PruneJob.Options
+            {
+                Model = common.ModelOptions(r),
+                Weights = r.GetValue(common.Weights)!,
+                Data = common.DataOptions(r),
+                Rate = r.GetValue(rate)!,
+                FineTune = fineTune.Read(r),
+                Run = common.RunOptions(r),
+                Strict = r.GetValue(strict),
+                OutputPath = r.GetValue(output),
+                PlotPath = r.GetValue(plot),
+            }, context.Sink, context.Cancellation);
+            if (r.GetValue(common.Json)) context.WriteJson(result);
+            else Summaries.WritePrune(context.Out, result);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Globalization;
+using Compress.Engine.Pipeline;
+using Compress.Engine.Training;
+
+namespace Compress.Cli.Commands;
+
+/// <summary><c>compress train</c>: train a model (from a seed or given weights) and save it as safetensors.</summary>
+internal static class TrainCommand
+{
+    public static Command Create(CommonOptions common, CliContext context)
+    {
+        var training = new TrainingOptionSet("", new TrainingOptions
+        {
+            Epochs = 4,
+            BatchSize = 64,
+            CosineSchedule = true,
+            Sgd = new SgdOptions { LearningRate = 0.05 },
+        });
+        var init = new Option<string?>("--weights") { Description = "Optional starting weights; a seeded initialisation otherwise." };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the trained weights (safetensors).", Required = true };
+        var command = new Command("train", "Train a model and save its weights.");
+        common.AddModel(command);
+        command.Add(init);
+        common.AddData(command);
+        training.AddTo(command);
+        common.AddRun(command);
+        command.Add(output);
+        command.Add(common.Json);
+        command.SetAction(r =>
+        {
+            var result = TrainJob.Run(new TrainJob.Options
+            {
+                Model = common.ModelOptions(r),
+                InitialWeights = r.GetValue(init),
+                Data = common.DataOptions(r),
+                Training = training.Read(r),
+                Run = common.RunOptions(r),
+                OutputPath = r.GetValue(output),
+            }, context.Sink, context.Cancellation);
+            if (r.GetValue(common.Json)) context.WriteJson(result);
+            else
+            {
+                foreach (var e in result.Training.Epochs)
+                    context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, train accuracy {e.TrainAccuracy:F2}%, {e.ImagesPerSecond:F0} img/s, {e.Seconds:F1} s"));
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"test accuracy {result.Accuracy:F2}% (loss {result.Loss:F4}); {result.Parameters:N0} parameters; weights written to {result.Output}"));
+            }
+            return 0;
+        });
+        return command;
+    }
+}

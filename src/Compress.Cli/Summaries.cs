@@ -1,0 +1,22 @@
+using System.Globalization;
+using Compress.Engine.Pipeline;
+
+namespace Compress.Cli;
+
+/// <summary>Human-readable summaries printed on stdout when <c>--json</c> is not given.</summary>
+internal static class Summaries
+{
+    public static void WritePrune(TextWriter o, PruneResult r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var a = r.Analysis;
+        o.WriteLine(string.Create(c, $"model                    {r.Model}, {r.Parameters:N0} parameters"));
+        o.WriteLine(string.Create(c, $"knee                     rate {a.Knee.Rate:F2} (cosine {a.Knee.Cosine:F4})"));
+        o.WriteLine(string.Create(c, $"kurtosis of kurtoses     {a.KurtosisOfKurtoses:F4} -> modifier {a.Modifier:F4}{(a.Clamped ? " (clamped)" : "")}"));
+        o.WriteLine(string.Create(c, $"prune rate               {r.Rate:F4} ({r.RateSource}); {r.PrunedCount:N0} weights removed, sparsity {100 * r.Sparsity:F2}%"));
+        o.WriteLine(string.Create(c, $"accuracy before pruning  {r.AccuracyBefore:F2}%"));
+        o.WriteLine(string.Create(c, $"accuracy after pruning   {r.AccuracyAfterPrune:F2}%"));
+        o.WriteLine(string.Create(c, $"accuracy after fine-tune {r.AccuracyAfterFinetune:F2}% ({r.AccuracyAfterFinetune - r.AccuracyBefore:+0.00;-0.00} points vs unpruned)"));
+        if (r.Output is not null) o.WriteLine($"pruned weights           {r.Output}");
+    }
+}

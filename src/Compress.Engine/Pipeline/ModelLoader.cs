@@ -1,0 +1,51 @@
+using Compress.Engine.Data;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Pipeline;
+
+/// <summary>Creates a built-in model from a seed, loads its weights and checks that a dataset fits it.</summary>
+public static class ModelLoader
+{
+    /// <summary>
+    /// Creates <paramref name="options"/>'s architecture with <c>torch.manual_seed(seed)</c> (so the initial weights depend
+    /// only on the seed), loads <paramref name="weightsPath"/> when given, and moves it to <paramref name="device"/>.
+    /// </summary>
+    public static ClassifierModel Create(ModelOptions options, string? weightsPath, Device device, int seed)
+    {
+        manual_seed(seed);
+        var model = ModelFactory.Create(options);
+        try
+        {
+            if (weightsPath is not null) Checkpoint.Load(model, weightsPath);
+            model.to(device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>CMP0205 when the images' channels or size or the class count cannot go through the model.</summary>
+    public static void CheckFits(ClassifierModel model, IImageDataset data)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        var input = model.InputShape;
+        var shape = data.Shape;
+        string? problem = null;
+        if (shape.Channels != input.Channels)
+            problem = $"the images have {shape.Channels} channel(s) but {model.Options.Architecture} takes {input.Channels}";
+        else if (model.Options.Architecture == "lenet5" && (shape.Height != input.Height || shape.Width != input.Width))
+            problem = $"the images are {shape.Height}x{shape.Width} but lenet5 takes {input.Height}x{input.Width}";
+        else if (data.ClassCount > model.Options.Classes)
+            problem = $"the data has {data.ClassCount} classes but the model has {model.Options.Classes} outputs";
+        if (problem is not null)
+            throw new CompressException(DiagnosticCode.DatasetModelMismatch, $"The dataset does not fit the model: {problem}.",
+                data.Source, "Choose a model that matches the data (--model, --classes).");
+    }
+}

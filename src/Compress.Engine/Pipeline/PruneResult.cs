@@ -1,0 +1,29 @@
+using Compress.Engine.Analysis;
+using Compress.Engine.Training;
+
+namespace Compress.Engine.Pipeline;
+
+/// <summary>Result of <see cref="PruneJob"/>. Accuracies are top-1 percent on the test split.</summary>
+public sealed record PruneResult
+{
+    public required string Model { get; init; }
+    /// <summary>The prune rate applied.</summary>
+    public required double Rate { get; init; }
+    /// <summary><c>knee</c>, <c>safe</c> or <c>explicit</c>.</summary>
+    public required string RateSource { get; init; }
+    public required PruneAnalysis Analysis { get; init; }
+    public required long Parameters { get; init; }
+    public required long PrunedCount { get; init; }
+    /// <summary>Fraction of parameters that are exactly zero after fine-tuning.</summary>
+    public required double Sparsity { get; init; }
+    public required double AccuracyBefore { get; init; }
+    public required double AccuracyAfterPrune { get; init; }
+    public required double AccuracyAfterFinetune { get; init; }
+    public required double LossBefore { get; init; }
+    public required double LossAfterPrune { get; init; }
+    public required double LossAfterFinetune { get; init; }
+    public required TrainingResult FineTune { get; init; }
+    /// <summary>Seconds per phase.</summary>
+    public required IReadOnlyDictionary<string, double> Seconds { get; init; }
+    public string? Output { get; init; }
+}

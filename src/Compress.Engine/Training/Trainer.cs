@@ -1,0 +1,102 @@
+using System.Globalization;
+using Compress.Engine.Data;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Pruning;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Training;
+
+/// <summary>
+/// Trains a classifier with SGD and cross-entropy. With a <see cref="PruningMask"/> the pruned weights are re-zeroed
+/// after every optimizer step, so they are exactly 0.0 throughout (masked fine-tuning). Kept weights evolve exactly as
+/// with PyTorch's reparametrised pruning: the forward pass sees the same zeros, so their gradients are identical.
+/// </summary>
+public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDiagnosticSink? sink = null)
+{
+    private readonly IDiagnosticSink _sink = sink ?? DiagnosticSinks.None;
+
+    /// <summary>Trains for <see cref="TrainingOptions.Epochs"/> epochs on <paramref name="data"/>.</summary>
+    /// <param name="data">The training split.</param>
+    /// <param name="normalization">Per-channel normalisation; the same must be used for evaluation.</param>
+    /// <param name="options">Validated here (CMP0401).</param>
+    /// <param name="mask">Optional pruning mask to keep applied.</param>
+    /// <param name="phase">Name shown in progress lines (e.g. "train", "fine-tune").</param>
+    /// <param name="cancellationToken">Stops between batches (CMP0006).</param>
+    public TrainingResult Train(IImageDataset data, Normalization normalization, TrainingOptions options,
+        PruningMask? mask = null, string phase = "train", CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var started = DateTime.UtcNow;
+        var epochs = new List<EpochResult>();
+        if (options.Epochs == 0) return new TrainingResult(epochs, 0);
+
+        model.to(device);
+        mask?.Apply(model);
+        using var optimizer = optim.SGD(model.parameters(), options.Sgd.LearningRate, options.Sgd.Momentum, 0,
+            options.Sgd.WeightDecay, options.Sgd.Nesterov);
+        using var loader = new BatchLoader(data, new LoaderOptions
+        {
+            BatchSize = options.BatchSize,
+            Shuffle = true,
+            Augment = options.Augment,
+            Seed = options.Seed,
+            Normalization = normalization,
+        }, device);
+
+        int stepsPerEpoch = loader.BatchesPerEpoch;
+        long totalSteps = (long)stepsPerEpoch * options.Epochs;
+        long globalStep = 0;
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            model.train();
+            var meter = new ProgressMeter(_sink, $"{phase} epoch {epoch}/{options.Epochs}", stepsPerEpoch);
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int step = 0;
+            foreach (var batch in loader.Epoch(epoch - 1))
+            {
+                using var owned = batch;
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                if (options.CosineSchedule) SetLearningRate(optimizer, CosineRate(options.Sgd.LearningRate, globalStep, totalSteps));
+                optimizer.zero_grad();
+                var logits = model.forward(batch.Images);
+                var loss = nn.functional.cross_entropy(logits, batch.Labels);
+                loss.backward();
+                optimizer.step();
+                mask?.Apply(model);
+
+                double lossValue = loss.item<float>();
+                if (!double.IsFinite(lossValue))
+                    throw new CompressException(DiagnosticCode.TrainingDiverged,
+                        string.Create(CultureInfo.InvariantCulture, $"Training diverged: the loss became {lossValue} in {phase} epoch {epoch}, step {step + 1}."),
+                        hint: "Lower the learning rate (--lr) or check the data.");
+                lossSum += lossValue * batch.Count;
+                correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
+                seen += batch.Count;
+                step++;
+                globalStep++;
+                meter.Step(step, batch.Count, string.Create(CultureInfo.InvariantCulture,
+                    $"loss {lossSum / seen:F4} acc {100.0 * correct / seen:F2}%"));
+            }
+            epochs.Add(new EpochResult(epoch, lossSum / Math.Max(seen, 1), 100.0 * correct / Math.Max(seen, 1),
+                meter.ImagesPerSecond, meter.Seconds, CurrentLearningRate(optimizer)));
+        }
+        return new TrainingResult(epochs, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>Cosine annealing from <paramref name="baseRate"/> to 0 over <paramref name="totalSteps"/> steps.</summary>
+    public static double CosineRate(double baseRate, long step, long totalSteps) =>
+        totalSteps <= 0 ? baseRate : 0.5 * baseRate * (1 + Math.Cos(Math.PI * step / totalSteps));
+
+    private static void SetLearningRate(optim.Optimizer optimizer, double rate)
+    {
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
+    }
+
+    private static double CurrentLearningRate(optim.Optimizer optimizer) =>
+        optimizer.ParamGroups.Select(g => g.LearningRate).FirstOrDefault();
+}

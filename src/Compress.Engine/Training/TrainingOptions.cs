@@ -1,0 +1,58 @@
+using System.Globalization;
+using Compress.Engine.Diagnostics;
+
+namespace Compress.Engine.Training;
+
+/// <summary>How to train or fine-tune. Validated once by <see cref="Validate"/> at the boundary.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Passes over the training split (default 1; 0 means no training).</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Images per optimizer step (default 64).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Optimizer settings.</summary>
+    public SgdOptions Sgd { get; init; } = new();
+
+    /// <summary>Cosine-anneal the learning rate from its start value to 0 over all steps (default off).</summary>
+    public bool CosineSchedule { get; init; }
+
+    /// <summary>Per-sample random crop (4-pixel padding) and horizontal flip (default on).</summary>
+    public bool Augment { get; init; } = true;
+
+    /// <summary>Seed for shuffling and augmentation (default 0).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Images per batch during evaluation (default 256).</summary>
+    public int EvaluationBatchSize { get; init; } = 256;
+
+    /// <summary>
+    /// The paper's fine-tuning recipe (Mason-Williams &amp; Dahlqvist, ICLR 2024): SGD lr 0.001, momentum 0.9,
+    /// batch 256, one epoch, no weight decay, no schedule.
+    /// </summary>
+    public static TrainingOptions PaperFineTune { get; } = new()
+    {
+        Epochs = 1,
+        BatchSize = 256,
+        Sgd = new SgdOptions { LearningRate = 0.001, Momentum = 0.9, WeightDecay = 0 },
+    };
+
+    /// <summary>Throws CMP0401 naming the first invalid value.</summary>
+    public void Validate()
+    {
+        if (Epochs < 0) throw Invalid($"epochs must be 0 or more (got {Epochs})");
+        if (BatchSize < 1) throw Invalid($"batch size must be at least 1 (got {BatchSize})");
+        if (EvaluationBatchSize < 1) throw Invalid($"evaluation batch size must be at least 1 (got {EvaluationBatchSize})");
+        if (!(Sgd.LearningRate > 0) || double.IsInfinity(Sgd.LearningRate))
+            throw Invalid($"learning rate must be a positive number (got {Sgd.LearningRate.ToString(CultureInfo.InvariantCulture)})");
+        if (!(Sgd.Momentum >= 0 && Sgd.Momentum < 1))
+            throw Invalid($"momentum must be in [0, 1) (got {Sgd.Momentum.ToString(CultureInfo.InvariantCulture)})");
+        if (!(Sgd.WeightDecay >= 0) || double.IsInfinity(Sgd.WeightDecay))
+            throw Invalid($"weight decay must be 0 or more (got {Sgd.WeightDecay.ToString(CultureInfo.InvariantCulture)})");
+        if (Sgd.Nesterov && Sgd.Momentum == 0) throw Invalid("Nesterov momentum needs a momentum above 0");
+    }
+
+    private static CompressException Invalid(string what) =>
+        new(DiagnosticCode.InvalidTrainingOption, $"Invalid training option: {what}.", hint: "See 'compress train --help'.");
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Compress.Cli;
+
+namespace Compress.Engine.Tests.Cli;
+
+public class CliAppTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Run_UnknownOption_ExitsWithUsageCodeAndCmp0001()
+    {
+        var (code, _, err) = Run("analyze", "--weights", "x.safetensors", "--frobnicate");
+        Assert.Equal(CliApp.UsageExitCode, code);
+        Assert.Contains("error CMP0001", err, StringComparison.Ordinal);
+        Assert.Contains("--frobnicate", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Analyze_MissingWeightsFile_ExitsWithCmp0005NamingIt()
+    {
+        var (code, _, err) = Run("analyze", "--model", "lenet5", "--weights", "/nonexistent/w.safetensors");
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains("/nonexistent/w.safetensors", err, StringComparison.Ordinal);
+        Assert.Contains("error CMP0005", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Analyze_UnknownModel_ExitsWithCmp0101()
+    {
+        var (code, _, err) = Run("analyze", "--model", "resnet1000", "--weights", RepoPaths.Fixture("lenet5-seed0", "lenet5-seed0.safetensors"));
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains("error CMP0101", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Analyze_Json_LeNetFixture_HasTheContractFieldsAndTheReferenceKnee()
+    {
+        var (code, stdout, err) = Run("analyze", "--model", "lenet5", "--weights",
+            RepoPaths.Fixture("lenet5-seed0", "lenet5-seed0.safetensors"), "--json");
+        Assert.True(code == 0, err);
+        using var reference = JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("lenet5-seed0", "reference.json")));
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal(61706, root.GetProperty("parameterCount").GetInt64());
+        Assert.Equal(101, root.GetProperty("rates").GetArrayLength());
+        Assert.Equal(101, root.GetProperty("cosine").GetArrayLength());
+        var knee = root.GetProperty("knee");
+        Assert.Equal(reference.RootElement.GetProperty("knee").GetProperty("index").GetInt32(), knee.GetProperty("index").GetInt32());
+        foreach (var field in new[] { "rate", "cosine", "distance" }) Assert.True(knee.TryGetProperty(field, out _), field);
+        Assert.Equal(reference.RootElement.GetProperty("kurtosisOfKurtoses").GetDouble(), root.GetProperty("kurtosisOfKurtoses").GetDouble(), 6);
+        Assert.Equal(reference.RootElement.GetProperty("safeRate").GetDouble(), root.GetProperty("safeRate").GetDouble(), 6);
+        Assert.Equal(reference.RootElement.GetProperty("modifier").GetDouble(), root.GetProperty("modifier").GetDouble(), 6);
+        Assert.Equal(JsonValueKind.Array, root.GetProperty("excludedTensors").ValueKind);
+    }
+
+    [Fact]
+    public void Models_ListsEveryArchitecture()
+    {
+        var (code, stdout, _) = Run("models");
+        Assert.Equal(0, code);
+        foreach (var name in new[] { "resnet18 ", "resnet18-cifar", "resnet56-cifar", "vgg-cifar", "lenet5" })
+            Assert.Contains(name, stdout, StringComparison.Ordinal);
+        Assert.Contains("11,173,962", stdout, StringComparison.Ordinal);
+    }
+}
