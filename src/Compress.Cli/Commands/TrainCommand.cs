@@ -10,13 +10,7 @@ internal static class TrainCommand
 {
     public static Command Create(CommonOptions common, CliContext context)
     {
-        var training = new TrainingOptionSet("", new TrainingOptions
-        {
-            Epochs = 4,
-            BatchSize = 64,
-            CosineSchedule = true,
-            Sgd = new SgdOptions { LearningRate = 0.05 },
-        });
+        var training = new TrainingOptionSet("", TrainingOptions.CifarBaseline);
         var init = new Option<string?>("--weights") { Description = "Optional starting weights; a seeded initialisation otherwise." };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the trained weights (safetensors).", Required = true };
         var command = new Command("train", "Train a model and save its weights.");

@@ -16,6 +16,7 @@ internal sealed class TrainingOptionSet
         WeightDecay = new($"--{prefix}weight-decay") { Description = "L2 weight decay.", DefaultValueFactory = _ => defaults.Sgd.WeightDecay };
         Nesterov = new($"--{prefix}nesterov") { Description = "Nesterov momentum.", DefaultValueFactory = _ => defaults.Sgd.Nesterov };
         Cosine = new($"--{prefix}cosine") { Description = "Cosine learning-rate schedule to 0.", DefaultValueFactory = _ => defaults.CosineSchedule };
+        Warmup = new($"--{prefix}warmup-steps") { Description = "Steps of linear learning-rate warm-up.", DefaultValueFactory = _ => defaults.WarmupSteps };
         NoAugment = new($"--{prefix}no-augment") { Description = "Turn off random crop and flip." };
     }
 
@@ -27,11 +28,12 @@ internal sealed class TrainingOptionSet
     public Option<double> WeightDecay { get; }
     public Option<bool> Nesterov { get; }
     public Option<bool> Cosine { get; }
+    public Option<int> Warmup { get; }
     public Option<bool> NoAugment { get; }
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Epochs, BatchSize, LearningRate, Momentum, WeightDecay, Nesterov, Cosine, NoAugment })
+        foreach (var o in new Option[] { Epochs, BatchSize, LearningRate, Momentum, WeightDecay, Nesterov, Cosine, Warmup, NoAugment })
             command.Add(o);
     }
 
@@ -40,6 +42,7 @@ internal sealed class TrainingOptionSet
         Epochs = r.GetValue(Epochs),
         BatchSize = r.GetValue(BatchSize),
         CosineSchedule = r.GetValue(Cosine),
+        WarmupSteps = r.GetValue(Warmup),
         Augment = !r.GetValue(NoAugment),
         Sgd = new SgdOptions
         {

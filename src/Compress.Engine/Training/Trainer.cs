@@ -61,7 +61,8 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                 using var owned = batch;
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                if (options.CosineSchedule) SetLearningRate(optimizer, CosineRate(options.Sgd.LearningRate, globalStep, totalSteps));
+                if (options.CosineSchedule || options.WarmupSteps > 0)
+                    SetLearningRate(optimizer, ScheduledRate(options, globalStep, totalSteps));
                 optimizer.zero_grad();
                 var logits = model.forward(batch.Images);
                 var loss = nn.functional.cross_entropy(logits, batch.Labels);
@@ -86,6 +87,18 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                 meter.ImagesPerSecond, meter.Seconds, CurrentLearningRate(optimizer)));
         }
         return new TrainingResult(epochs, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// The learning rate at <paramref name="step"/>: linear warm-up over <see cref="TrainingOptions.WarmupSteps"/>, then
+    /// constant or cosine-annealed to 0 at <paramref name="totalSteps"/>.
+    /// </summary>
+    public static double ScheduledRate(TrainingOptions options, long step, long totalSteps)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        double rate = options.Sgd.LearningRate;
+        if (step < options.WarmupSteps) return rate * (step + 1) / options.WarmupSteps;
+        return options.CosineSchedule ? CosineRate(rate, step, totalSteps) : rate;
     }
 
     /// <summary>Cosine annealing from <paramref name="baseRate"/> to 0 over <paramref name="totalSteps"/> steps.</summary>

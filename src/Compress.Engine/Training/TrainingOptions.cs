@@ -18,6 +18,12 @@ public sealed record TrainingOptions
     /// <summary>Cosine-anneal the learning rate from its start value to 0 over all steps (default off).</summary>
     public bool CosineSchedule { get; init; }
 
+    /// <summary>
+    /// Steps of linear learning-rate warm-up from near 0 to the start rate (default 0). Helps a freshly initialised
+    /// network through its first, unstable steps at a high rate.
+    /// </summary>
+    public int WarmupSteps { get; init; }
+
     /// <summary>Per-sample random crop (4-pixel padding) and horizontal flip (default on).</summary>
     public bool Augment { get; init; } = true;
 
@@ -38,6 +44,20 @@ public sealed record TrainingOptions
         Sgd = new SgdOptions { LearningRate = 0.001, Momentum = 0.9, WeightDecay = 0 },
     };
 
+    /// <summary>
+    /// A baseline recipe for small CIFAR-style data that trains a width-0.25 ResNet-18 to over 90% on the built-in
+    /// synthetic set in 5 epochs: batch 64, SGD with Nesterov momentum 0.9, lr 0.08 after 100 warm-up steps, cosine to 0,
+    /// weight decay 5e-4, augmentation on.
+    /// </summary>
+    public static TrainingOptions CifarBaseline { get; } = new()
+    {
+        Epochs = 5,
+        BatchSize = 64,
+        CosineSchedule = true,
+        WarmupSteps = 100,
+        Sgd = new SgdOptions { LearningRate = 0.08, Momentum = 0.9, WeightDecay = 5e-4, Nesterov = true },
+    };
+
     /// <summary>Throws CMP0401 naming the first invalid value.</summary>
     public void Validate()
     {
@@ -50,6 +70,7 @@ public sealed record TrainingOptions
             throw Invalid($"momentum must be in [0, 1) (got {Sgd.Momentum.ToString(CultureInfo.InvariantCulture)})");
         if (!(Sgd.WeightDecay >= 0) || double.IsInfinity(Sgd.WeightDecay))
             throw Invalid($"weight decay must be 0 or more (got {Sgd.WeightDecay.ToString(CultureInfo.InvariantCulture)})");
+        if (WarmupSteps < 0) throw Invalid($"warm-up steps must be 0 or more (got {WarmupSteps})");
         if (Sgd.Nesterov && Sgd.Momentum == 0) throw Invalid("Nesterov momentum needs a momentum above 0");
     }
 

@@ -61,6 +61,37 @@ public class CliAppTests
     }
 
     [Fact]
+    public void TrainThenPrune_Json_ResultHasTheAccuraciesRateAndSparsity()
+    {
+        string dir = Directory.CreateTempSubdirectory("cli").FullName;
+        try
+        {
+            string[] common = ["--model", "resnet18-cifar", "-w", "0.0625", "--synthetic-train", "320", "--synthetic-test", "160"];
+            string baseline = Path.Combine(dir, "b.safetensors");
+            var train = Run([.. "train".Split(' '), .. common, "--epochs", "1", "--batch-size", "32", "--warmup-steps", "5", "--output", baseline]);
+            Assert.True(train.Code == 0, train.Err);
+            Assert.Contains("test accuracy", train.Out, StringComparison.Ordinal);
+
+            string pruned = Path.Combine(dir, "p.safetensors");
+            var prune = Run([.. "prune".Split(' '), .. common, "--weights", baseline, "--rate", "knee", "--finetune-batch-size", "64",
+                "--output", pruned, "--json"]);
+            Assert.True(prune.Code == 0, prune.Err);
+            using var json = JsonDocument.Parse(prune.Out);
+            var root = json.RootElement;
+            foreach (var field in new[] { "accuracyBefore", "accuracyAfterPrune", "accuracyAfterFinetune", "rate", "sparsity" })
+                Assert.InRange(root.GetProperty(field).GetDouble(), 0, 100);
+            Assert.Equal(root.GetProperty("analysis").GetProperty("knee").GetProperty("rate").GetDouble(), root.GetProperty("rate").GetDouble());
+            Assert.True(root.GetProperty("sparsity").GetDouble() >= root.GetProperty("rate").GetDouble() - 1e-5);
+            Assert.True(File.Exists(pruned));
+            Assert.Contains("fine-tune epoch 1/1", prune.Err, StringComparison.Ordinal); // progress on stderr
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void Models_ListsEveryArchitecture()
     {
         var (code, stdout, _) = Run("models");

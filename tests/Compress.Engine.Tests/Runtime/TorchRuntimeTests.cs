@@ -1,3 +1,4 @@
+using Compress.Engine.Diagnostics;
 using Compress.Engine.Runtime;
 using TorchSharp;
 
@@ -19,5 +20,52 @@ public class TorchRuntimeTests
     {
         var device = TorchRuntime.Resolve(DeviceKind.Cpu);
         Assert.Equal(DeviceType.CPU, device.type);
+    }
+
+    [Fact]
+    public void Resolve_CudaWithoutCuda_ThrowsCmp0003NotACrash()
+    {
+        if (TorchRuntime.CudaAvailable()) return; // GPU machines take the CUDA path; covered by the trait-tagged GPU tests
+        var e = Assert.Throws<CompressException>(() => TorchRuntime.Resolve(DeviceKind.Cuda));
+        Assert.Equal(DiagnosticCode.CudaUnavailable, e.Code);
+        Assert.Contains("--device cpu", e.Format(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_AutoWithoutCuda_WarnsAndFallsBackToCpu()
+    {
+        if (TorchRuntime.CudaAvailable()) return;
+        var sink = new CollectingSink();
+        var device = TorchRuntime.Resolve(DeviceKind.Auto, sink);
+        Assert.Equal(DeviceType.CPU, device.type);
+        var warning = Assert.Single(sink.Diagnostics);
+        Assert.Equal((DiagnosticSeverity.Warning, DiagnosticCode.CudaUnavailable), (warning.Severity, warning.Code));
+    }
+
+    [Theory]
+    [InlineData("cpu", DeviceKind.Cpu)]
+    [InlineData("CUDA", DeviceKind.Cuda)]
+    [InlineData(" auto ", DeviceKind.Auto)]
+    public void ParseDevice_KnownNames_Parse(string text, DeviceKind expected) =>
+        Assert.Equal(expected, TorchRuntime.ParseDevice(text));
+
+    [Fact]
+    public void ParseDevice_UnknownName_ThrowsCmp0001() =>
+        Assert.Equal(DiagnosticCode.InvalidOption, Assert.Throws<CompressException>(() => TorchRuntime.ParseDevice("tpu")).Code);
+
+    [Fact]
+    public void SetThreads_One_SetsLibTorchThreadsAndNegativeIsCmp0001()
+    {
+        int before = torch.get_num_threads();
+        try
+        {
+            TorchRuntime.SetThreads(1);
+            Assert.Equal(1, torch.get_num_threads());
+            Assert.Equal(DiagnosticCode.InvalidOption, Assert.Throws<CompressException>(() => TorchRuntime.SetThreads(-2)).Code);
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
     }
 }

@@ -133,6 +133,16 @@ public class TrainerTests
     }
 
     [Fact]
+    public void ScheduledRate_WarmupThenCosine_RisesLinearlyThenAnneals()
+    {
+        var o = new TrainingOptions { WarmupSteps = 10, CosineSchedule = true, Sgd = new SgdOptions { LearningRate = 0.1 } };
+        Assert.Equal(0.01, Trainer.ScheduledRate(o, 0, 100), 12);
+        Assert.Equal(0.05, Trainer.ScheduledRate(o, 4, 100), 12);
+        Assert.Equal(Trainer.CosineRate(0.1, 10, 100), Trainer.ScheduledRate(o, 10, 100), 12);
+        Assert.Equal(0.1, Trainer.ScheduledRate(o with { CosineSchedule = false }, 50, 100), 12);
+    }
+
+    [Fact]
     public void PaperFineTune_MatchesThePaper()
     {
         var o = TrainingOptions.PaperFineTune;

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Pipeline;
+using Compress.Engine.Training;
+
+namespace Compress.Engine.Tests.Pipeline;
+
+public sealed class MainJobTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mainjob").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void Run_TinySettings_WritesEveryOutputAndAConsistentResultJson()
+    {
+        var sink = new CollectingSink();
+        var result = MainJob.Run(new MainJob.Options
+        {
+            Model = TinySetup.TinyResNet,
+            Data = TinySetup.SmallData,
+            Baseline = TrainingOptions.CifarBaseline with { Epochs = 1, BatchSize = 32, WarmupSteps = 5 },
+            FineTune = TrainingOptions.PaperFineTune with { BatchSize = 64 },
+            OutputDirectory = _dir,
+        }, sink);
+
+        foreach (var file in new[] { "baseline.safetensors", "pruned.safetensors", "cosine.png", "result.json" })
+            Assert.True(File.Exists(Path.Combine(_dir, file)), file);
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+        Assert.NotNull(result.Baseline);
+        Assert.Equal(result.Baseline.Accuracy, result.Prune.AccuracyBefore, 6);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "result.json")));
+        var prune = json.RootElement.GetProperty("prune");
+        Assert.Equal(result.Prune.AccuracyAfterFinetune, prune.GetProperty("accuracyAfterFinetune").GetDouble());
+        Assert.Equal("safe", prune.GetProperty("rateSource").GetString());
+        Assert.Contains(sink.ProgressLines, l => l.StartsWith("train epoch 1/1", StringComparison.Ordinal));
+        Assert.Contains(sink.ProgressLines, l => l.StartsWith("fine-tune epoch 1/1", StringComparison.Ordinal));
+    }
+}
