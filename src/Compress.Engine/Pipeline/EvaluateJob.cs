@@ -1,7 +1,5 @@
-using Compress.Engine.Data;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
-using Compress.Engine.Runtime;
 using Compress.Engine.Training;
 
 namespace Compress.Engine.Pipeline;
@@ -25,12 +23,9 @@ public static class EvaluateJob
         ArgumentNullException.ThrowIfNull(options);
         if (options.BatchSize < 1)
             throw new CompressException(DiagnosticCode.InvalidTrainingOption, $"Batch size must be at least 1 (got {options.BatchSize}).");
-        var device = TorchRuntime.Resolve(options.Run.Device, sink);
-        TorchRuntime.SetThreads(options.Run.Threads);
-        var splits = options.Data.Load(sink);
-        using var model = ModelLoader.Create(options.Model, options.Weights, device, options.Run.Seed);
-        ModelLoader.CheckFits(model, splits.Test);
-        var evaluation = Evaluator.Evaluate(model, splits.Test, Normalization.FromDataset(splits.Train), device,
+        using var run = PreparedRun.Start(options.Model, options.Weights, options.Data, options.Run, sink);
+        var model = run.Model;
+        var evaluation = Evaluator.Evaluate(model, run.Data.Test, run.Normalization, run.Device,
             options.BatchSize, sink, cancellationToken: cancellationToken);
         var stats = ModelStatistics.Measure(model);
         return new EvaluateResult(options.Model.Architecture, evaluation.Accuracy, evaluation.Loss, evaluation.Count,

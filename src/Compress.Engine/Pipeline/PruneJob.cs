@@ -1,9 +1,7 @@
 using Compress.Engine.Analysis;
-using Compress.Engine.Data;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
 using Compress.Engine.Pruning;
-using Compress.Engine.Runtime;
 using Compress.Engine.Training;
 
 namespace Compress.Engine.Pipeline;
@@ -38,12 +36,8 @@ public static class PruneJob
         ArgumentNullException.ThrowIfNull(options);
         var rateSpec = PruneRateParser.Parse(options.Rate);
         options.FineTune.Validate();
-        var device = TorchRuntime.Resolve(options.Run.Device, sink);
-        TorchRuntime.SetThreads(options.Run.Threads);
-        var splits = options.Data.Load(sink);
-        using var model = ModelLoader.Create(options.Model, options.Weights, device, options.Run.Seed);
-        ModelLoader.CheckFits(model, splits.Train);
-        var normalization = Normalization.FromDataset(splits.Train);
+        using var run = PreparedRun.Start(options.Model, options.Weights, options.Data, options.Run, sink);
+        var (model, device, splits, normalization) = (run.Model, run.Device, run.Data, run.Normalization);
         int evalBatch = options.FineTune.EvaluationBatchSize;
         var timings = new Dictionary<string, double>();
 

@@ -1,7 +1,5 @@
-using Compress.Engine.Data;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
-using Compress.Engine.Runtime;
 using Compress.Engine.Training;
 
 namespace Compress.Engine.Pipeline;
@@ -27,12 +25,8 @@ public static class TrainJob
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Training.Validate();
-        var device = TorchRuntime.Resolve(options.Run.Device, sink);
-        TorchRuntime.SetThreads(options.Run.Threads);
-        var splits = options.Data.Load(sink);
-        using var model = ModelLoader.Create(options.Model, options.InitialWeights, device, options.Run.Seed);
-        ModelLoader.CheckFits(model, splits.Train);
-        var normalization = Normalization.FromDataset(splits.Train);
+        using var run = PreparedRun.Start(options.Model, options.InitialWeights, options.Data, options.Run, sink);
+        var (model, device, splits, normalization) = (run.Model, run.Device, run.Data, run.Normalization);
         var training = new Trainer(model, device, sink).Train(splits.Train, normalization,
             options.Training with { Seed = options.Run.Seed }, cancellationToken: cancellationToken);
         var evaluation = Evaluator.Evaluate(model, splits.Test, normalization, device, options.Training.EvaluationBatchSize,
