@@ -20,7 +20,7 @@ namespace Compress.Engine.Analysis;
 /// optionally accumulates the per-tensor central moments for the kurtosis. Each boundary bucket is then resolved
 /// exactly with two more radix levels over its own elements (8 and 7 bits; the last level's bins each hold a single
 /// value), so no sort happens anywhere. Equal |w| have equal squares, so ties never change a sum of squares.</para>
-/// <para>Both passes split the flat vector into one contiguous range per core, each with private accumulators merged
+/// <para>Both passes split the flat vector into a fixed number of contiguous ranges (run in parallel), each with private accumulators merged
 /// afterwards; the data are read in place through a span over the tensors' CPU memory (no copy).</para>
 /// </remarks>
 internal sealed unsafe class MagnitudeScan : IDisposable
@@ -34,6 +34,7 @@ internal sealed unsafe class MagnitudeScan : IDisposable
     private const int Level2Bins = 1 << (BucketShift - Level2Shift);
     private const int Level3Bins = 1 << Level2Shift;
     private const int Pass2Block = 4096;
+    private const int FixedChunks = 8;
 
     private readonly TrainableParameters _parameters;
     private readonly List<Tensor> _owned = [];
@@ -47,8 +48,10 @@ internal sealed unsafe class MagnitudeScan : IDisposable
         _parameters = parameters;
         _data = new nint[parameters.TensorCount];
         long n = parameters.Count;
-        // One contiguous range per core; more when a range would overflow the int bucket counters.
-        long chunks = Math.Max(1, n < 1 << 18 ? 1 : Environment.ProcessorCount);
+        // A fixed number of contiguous ranges, not one per core: the float64 sums are merged range by range, so a fixed
+        // split makes the results bit-identical on every machine, whatever its core count. More ranges when one would
+        // overflow the int bucket counters.
+        long chunks = n < 1 << 18 ? 1 : FixedChunks;
         chunks = Math.Max(chunks, (n + (1L << 30) - 1) >> 30);
         _chunkStart = new long[chunks + 1];
         for (long c = 0; c <= chunks; c++) _chunkStart[c] = n * c / chunks;

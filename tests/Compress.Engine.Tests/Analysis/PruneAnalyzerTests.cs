@@ -76,7 +76,7 @@ public class PruneAnalyzerTests
     [Fact]
     public void Analyze_ModuleAbove2Pow18Parameters_SplitAcrossCoresMatchesTorchAndBruteForce()
     {
-        // Large enough for the fast path to split the vector into one range per core (ranges cut tensors in two).
+        // Large enough for the fast path to split the vector into its fixed ranges (ranges cut tensors in two).
         using var model = nn.Sequential(("a", nn.Linear(700, 300)), ("b", nn.Linear(300, 500)), ("c", nn.Linear(500, 10)));
         var random = new Random(5);
         var sizes = model.named_parameters().Select(p => (int)p.parameter.numel()).ToArray();
