@@ -29,6 +29,7 @@ public static class CliApp
             TrainCommand.Create(common, context),
             PruneCommand.Create(common, context),
             EvaluateCommand.Create(common, context),
+            ExportCommand.Create(common, context),
             RunCommand.Create(common, context),
             ModelsCommand.Create(context),
             DataCommand.Create(context),

@@ -63,4 +63,11 @@ public static class DiagnosticCode
     public const string InvalidTrainingOption = "CMP0401";
     /// <summary>Training diverged (loss became NaN or infinite).</summary>
     public const string TrainingDiverged = "CMP0402";
+
+    /// <summary>The model graph has a node, module or tensor the ONNX exporter does not support.</summary>
+    public const string UnsupportedExportNode = "CMP0501";
+    /// <summary>An ONNX graph is structurally invalid (undefined or duplicate value, wrong order, inconsistent shapes).</summary>
+    public const string InvalidOnnxGraph = "CMP0502";
+    /// <summary>The ONNX model's outputs differ from the TorchSharp model's beyond the tolerance.</summary>
+    public const string OnnxParityFailed = "CMP0503";
 }

@@ -1,3 +1,4 @@
+using Compress.Engine.Models.Graph;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -55,6 +56,31 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 
     /// <summary>True when the shortcut is the 1x1 conv + BN projection rather than the identity.</summary>
     public bool HasDownsample => _downsample is not null;
+
+    /// <summary>
+    /// Appends this block's nodes under state-dict prefix <paramref name="prefix"/> (e.g. <c>layer1.0</c>), reading
+    /// <paramref name="input"/>; returns the name of the block's output value.
+    /// </summary>
+    internal string Describe(string prefix, string input, List<GraphNode> into)
+    {
+        string p = prefix + ".";
+        into.Add(new ConvNode(p + "conv1", input, p + "conv1", p + "conv1", Stride, 1));
+        into.Add(new BatchNormNode(p + "bn1", p + "conv1", p + "bn1", p + "bn1", _bn1.eps));
+        into.Add(new ReluNode(p + "relu1", p + "bn1", p + "relu1"));
+        into.Add(new ConvNode(p + "conv2", p + "relu1", p + "conv2", p + "conv2", 1, 1));
+        into.Add(new BatchNormNode(p + "bn2", p + "conv2", p + "bn2", p + "bn2", _bn2.eps));
+        string shortcut = input;
+        if (_downsample is not null)
+        {
+            var bn = (BatchNorm2d)_downsample[1];
+            into.Add(new ConvNode(p + "downsample.0", input, p + "downsample.0", p + "downsample.0", Stride, 0));
+            into.Add(new BatchNormNode(p + "downsample.1", p + "downsample.0", p + "downsample.1", p + "downsample.1", bn.eps));
+            shortcut = p + "downsample.1";
+        }
+        into.Add(new AddNode(p + "add", p + "bn2", shortcut, p + "add"));
+        into.Add(new ReluNode(p + "relu2", p + "add", p + "relu2"));
+        return p + "relu2";
+    }
 
     public override Tensor forward(Tensor input)
     {

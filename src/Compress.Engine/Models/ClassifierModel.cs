@@ -1,3 +1,4 @@
+using Compress.Engine.Models.Graph;
 using static TorchSharp.torch;
 
 namespace Compress.Engine.Models;
@@ -36,6 +37,13 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
         Collect(this, "", result);
         return result;
     }
+
+    /// <summary>
+    /// The model's computation as a <see cref="ModelGraph"/> whose stateful nodes name the state-dict prefixes of this
+    /// model's modules (every convolution, BatchNorm and linear layer exactly once). Interpreting it in eval mode gives
+    /// the same logits as <c>forward</c>; the ONNX exporter is driven by it.
+    /// </summary>
+    public abstract ModelGraph DescribeGraph();
 
     /// <summary>Total number of scalar parameters (weights and biases; buffers excluded).</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());

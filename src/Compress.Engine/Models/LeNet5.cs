@@ -1,3 +1,4 @@
+using Compress.Engine.Models.Graph;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -36,6 +37,23 @@ public sealed class LeNet5 : ClassifierModel
         register_module("fc3", _fc3);
         RegisterComponents();
     }
+
+    /// <inheritdoc/>
+    public override ModelGraph DescribeGraph() => new("input", "logits",
+    [
+        new ConvNode("conv1", "input", "conv1", "conv1", 1, 2, HasBias: true),
+        new ReluNode("relu1", "conv1", "relu1"),
+        new MaxPoolNode("pool1", "relu1", "pool1", 2, 2),
+        new ConvNode("conv2", "pool1", "conv2", "conv2", 1, 0, HasBias: true),
+        new ReluNode("relu2", "conv2", "relu2"),
+        new MaxPoolNode("pool2", "relu2", "pool2", 2, 2),
+        new FlattenNode("flatten", "pool2", "flatten"),
+        new LinearNode("fc1", "flatten", "fc1", "fc1"),
+        new ReluNode("relu3", "fc1", "relu3"),
+        new LinearNode("fc2", "relu3", "fc2", "fc2"),
+        new ReluNode("relu4", "fc2", "relu4"),
+        new LinearNode("fc3", "relu4", "logits", "fc3"),
+    ]);
 
     public override Tensor forward(Tensor input)
     {

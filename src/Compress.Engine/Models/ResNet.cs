@@ -1,3 +1,4 @@
+using Compress.Engine.Models.Graph;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -80,6 +81,36 @@ public sealed class ResNet : ClassifierModel
 
     /// <summary>Number of residual stages (4 for ResNet-18, 3 for ResNet-56).</summary>
     public int StageCount => _layers.Length;
+
+    /// <inheritdoc/>
+    public override ModelGraph DescribeGraph()
+    {
+        var nodes = new List<GraphNode>
+        {
+            _imageNetStem
+                ? new ConvNode("conv1", "input", "conv1", "conv1", 2, 3)
+                : new ConvNode("conv1", "input", "conv1", "conv1", 1, 1),
+            new BatchNormNode("bn1", "conv1", "bn1", "bn1", _bn1.eps),
+            new ReluNode("relu", "bn1", "relu"),
+        };
+        string x = "relu";
+        if (_imageNetStem)
+        {
+            nodes.Add(new MaxPoolNode("maxpool", x, "maxpool", 3, 2, 1));
+            x = "maxpool";
+        }
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            string layer = "layer" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            int b = 0;
+            foreach (var block in _layers[i].children().Cast<BasicBlock>())
+                x = block.Describe(layer + "." + (b++).ToString(System.Globalization.CultureInfo.InvariantCulture), x, nodes);
+        }
+        nodes.Add(new GlobalAveragePoolNode("avgpool", x, "avgpool"));
+        nodes.Add(new FlattenNode("flatten", "avgpool", "flatten"));
+        nodes.Add(new LinearNode("fc", "flatten", "logits", "fc"));
+        return new ModelGraph("input", "logits", nodes);
+    }
 
     public override Tensor forward(Tensor input)
     {

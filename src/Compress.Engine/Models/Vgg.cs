@@ -1,4 +1,5 @@
 using System.Globalization;
+using Compress.Engine.Models.Graph;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -44,6 +45,35 @@ public sealed class Vgg : ClassifierModel
         register_module("backbone", _backbone);
         register_module("classifier", _classifier);
         RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override ModelGraph DescribeGraph()
+    {
+        var modules = _backbone.named_children().ToDictionary(c => c.name, c => c.module);
+        var nodes = new List<GraphNode>();
+        string x = "input";
+        int conv = 0, pool = 0;
+        foreach (int channels in Plan)
+        {
+            if (channels == 0)
+            {
+                string p = "backbone.pool" + Index(pool++);
+                nodes.Add(new MaxPoolNode(p, x, p, 2, 2));
+                x = p;
+                continue;
+            }
+            string c = "backbone.conv" + Index(conv), b = "backbone.bn" + Index(conv), r = "backbone.relu" + Index(conv);
+            nodes.Add(new ConvNode(c, x, c, c, 1, 1));
+            nodes.Add(new BatchNormNode(b, c, b, b, ((BatchNorm2d)modules["bn" + Index(conv)]).eps));
+            nodes.Add(new ReluNode(r, b, r));
+            x = r;
+            conv++;
+        }
+        nodes.Add(new GlobalAveragePoolNode("pool", x, "pool"));
+        nodes.Add(new FlattenNode("flatten", "pool", "flatten"));
+        nodes.Add(new LinearNode("classifier", "flatten", "logits", "classifier"));
+        return new ModelGraph("input", "logits", nodes);
     }
 
     public override Tensor forward(Tensor input)

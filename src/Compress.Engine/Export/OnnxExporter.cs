@@ -1,0 +1,194 @@
+using System.Globalization;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Models;
+using Compress.Engine.Models.Graph;
+using Compress.Engine.Reporting;
+using Google.Protobuf;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Export;
+
+/// <summary>
+/// Writes a built-in model as an ONNX model (TorchSharp has no exporter), driven by the model's own
+/// <see cref="ClassifierModel.DescribeGraph"/> rather than by guessing the wiring from the module tree.
+/// </summary>
+/// <remarks>
+/// <para>The graph has one input <c>input</c> <c>[batch, C, H, W]</c> (float32; <c>batch</c> is a symbolic dimension,
+/// C, H and W are the model's <see cref="ClassifierModel.InputShape"/>) and one output <c>logits</c>
+/// <c>[batch, classes]</c>. Opset 17, IR version 8. Ops: Conv, BatchNormalization (inference form, only when not
+/// folding), Relu, MaxPool, GlobalAveragePool, Add, Flatten, Gemm (transB = 1).</para>
+/// <para>Initializers (float32, little-endian raw data) are named after the state-dict entries they come from:
+/// <c>layer1.0.conv1.weight</c>, <c>fc.bias</c>, <c>bn1.running_var</c>. When a BatchNorm is folded, its convolution's
+/// initializers keep the convolution's names but hold the folded values: <c>&lt;conv&gt;.weight</c> is
+/// <c>W * gamma / sqrt(var + eps)</c> per output channel and <c>&lt;conv&gt;.bias</c> (created when the convolution
+/// had none) is <c>(b - mean) * gamma / sqrt(var + eps) + beta</c>, both computed in float64 and rounded once to
+/// float32; the folded BatchNorm leaves no initializer and its output value is written by the convolution. Node
+/// names are the graph's node names and value names its value names (<c>layer1.0.conv1</c>, ...).</para>
+/// <para>Output is deterministic: the same weights and options give the same bytes (nodes, initializers and
+/// attributes in graph order, metadata sorted by key, no time stamps).</para>
+/// </remarks>
+public static class OnnxExporter
+{
+    /// <summary>The ONNX IR version written (8: ONNX 1.10+, accepted by ONNX Runtime 1.31).</summary>
+    public const long IrVersion = 8;
+
+    /// <summary>The only opset this exporter writes.</summary>
+    public const int SupportedOpset = 17;
+
+    /// <summary>The graph input's name.</summary>
+    public const string InputName = "input";
+
+    /// <summary>The graph output's name.</summary>
+    public const string OutputName = "logits";
+
+    /// <summary>The symbolic batch dimension of the input and output.</summary>
+    public const string BatchDimension = "batch";
+
+    /// <summary>The engine version written as <c>producer_version</c> (major.minor.patch of this assembly).</summary>
+    public static string ProducerVersion { get; } = FormatVersion(typeof(OnnxExporter).Assembly.GetName().Version);
+
+    /// <summary>Exports <paramref name="model"/>'s current weights (its own mode and device are left as they are).</summary>
+    /// <exception cref="CompressException">CMP0501 for a graph node, module or tensor the exporter does not support,
+    /// or an unsupported opset.</exception>
+    public static ModelProto Export(ClassifierModel model, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return ExportGraph(model, model.DescribeGraph(), options ?? new OnnxExportOptions());
+    }
+
+    /// <summary>Serializes <paramref name="model"/> and writes it to <paramref name="path"/> through a temporary file
+    /// in the same folder (<see cref="AtomicFile"/>): an existing file is replaced only by a complete one.</summary>
+    /// <exception cref="CompressException">CMP0004 when the file cannot be written.</exception>
+    public static void Write(ModelProto model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        byte[] bytes = model.ToByteArray();
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    /// <summary>Exports with an explicit graph (tests use it for graphs no built-in model describes).</summary>
+    internal static ModelProto ExportGraph(ClassifierModel model, ModelGraph graph, OnnxExportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(options);
+        string architecture = model.Options.Architecture;
+        if (options.Opset != SupportedOpset)
+            throw new CompressException(DiagnosticCode.UnsupportedExportNode,
+                $"Opset {options.Opset.ToString(CultureInfo.InvariantCulture)} is not supported for {architecture}; the exporter writes opset {SupportedOpset.ToString(CultureInfo.InvariantCulture)}.",
+                hint: "Use opset 17.");
+
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, value) in model.OrderedStateDict()) state[key] = value;
+        var writer = new GraphWriter(architecture, state);
+
+        // How often each value is read: a BatchNorm folds into its convolution only if nothing else reads the conv.
+        var readers = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+            foreach (string input in node.Inputs) readers[input] = readers.GetValueOrDefault(input) + 1;
+        var producers = new Dictionary<string, GraphNode>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes) producers[node.Output] = node;
+
+        var folded = new Dictionary<ConvNode, BatchNormNode>();
+        var foldedBatchNorms = new HashSet<BatchNormNode>();
+        if (options.FoldBatchNorm)
+        {
+            foreach (var bn in graph.Nodes.OfType<BatchNormNode>())
+            {
+                if (producers.GetValueOrDefault(bn.Input) is ConvNode conv && readers.GetValueOrDefault(conv.Output) == 1 &&
+                    conv.Output != graph.Output)
+                {
+                    folded[conv] = bn;
+                    foldedBatchNorms.Add(bn);
+                }
+            }
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            switch (node)
+            {
+                case ConvNode conv:
+                    writer.Conv(conv, folded.GetValueOrDefault(conv));
+                    break;
+                case BatchNormNode bn:
+                    if (!foldedBatchNorms.Contains(bn)) writer.BatchNorm(bn);
+                    break;
+                case ReluNode relu:
+                    writer.Simple("Relu", relu);
+                    break;
+                case MaxPoolNode pool:
+                    writer.MaxPool(pool);
+                    break;
+                case GlobalAveragePoolNode gap:
+                    writer.Simple("GlobalAveragePool", gap);
+                    break;
+                case AddNode add:
+                    writer.Simple("Add", add);
+                    break;
+                case FlattenNode flatten:
+                    writer.Flatten(flatten);
+                    break;
+                case LinearNode linear:
+                    writer.Gemm(linear);
+                    break;
+                default:
+                    throw new CompressException(DiagnosticCode.UnsupportedExportNode,
+                        $"{architecture}: graph node '{node.Name}' is a {node.GetType().Name}, which the ONNX exporter does not support.",
+                        hint: "Supported nodes: Conv, BatchNorm, Relu, MaxPool, GlobalAveragePool, Add, Flatten, Linear.");
+            }
+        }
+
+        var shape = model.InputShape;
+        var onnxGraph = writer.Graph;
+        onnxGraph.Name = architecture;
+        onnxGraph.Input.Add(TensorValue(InputName, shape.Channels, shape.Height, shape.Width));
+        onnxGraph.Output.Add(TensorValue(OutputName, model.Options.Classes));
+        RenameValue(onnxGraph, graph.Input, InputName);
+        RenameValue(onnxGraph, graph.Output, OutputName);
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "compress",
+            ProducerVersion = ProducerVersion,
+            Graph = onnxGraph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        foreach (var (key, value) in options.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return proto;
+    }
+
+    /// <summary>A float32 tensor value <c>[batch, dims...]</c>.</summary>
+    private static ValueInfoProto TensorValue(string name, params int[] dims)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = BatchDimension });
+        foreach (int d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto
+            {
+                TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape },
+            },
+        };
+    }
+
+    /// <summary>Renames a graph value everywhere (the model's own input/output names become the fixed ONNX names).</summary>
+    private static void RenameValue(GraphProto graph, string from, string to)
+    {
+        if (from == to) return;
+        foreach (var node in graph.Node)
+        {
+            for (int i = 0; i < node.Input.Count; i++) if (node.Input[i] == from) node.Input[i] = to;
+            for (int i = 0; i < node.Output.Count; i++) if (node.Output[i] == from) node.Output[i] = to;
+        }
+    }
+
+    private static string FormatVersion(System.Version? version) => version is null
+        ? "0.0.0"
+        : string.Create(CultureInfo.InvariantCulture, $"{version.Major}.{version.Minor}.{Math.Max(version.Build, 0)}");
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Export;
+using Compress.Engine.Models;
+using Google.Protobuf;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Pipeline;
+
+/// <summary>
+/// What <c>compress export</c> does: load weights, export to ONNX, validate the graph, check parity in ONNX Runtime,
+/// and only then write the file atomically, so a file at the output path is always a verified export.
+/// </summary>
+public static class ExportJob
+{
+    /// <summary>Options of <see cref="Run"/>.</summary>
+    public sealed record Options
+    {
+        /// <summary>Architecture, width and classes the weights were trained with.</summary>
+        public ModelOptions Model { get; init; } = new();
+
+        /// <summary>Weights file (safetensors or PyTorch state dict).</summary>
+        public required string Weights { get; init; }
+
+        /// <summary>The <c>.onnx</c> file to write (replaced atomically when it exists).</summary>
+        public required string Output { get; init; }
+
+        /// <summary>Fold BatchNorm into the convolutions; default true.</summary>
+        public bool FoldBatchNorm { get; init; } = true;
+
+        /// <summary>Seed of the random parity batch; default 0.</summary>
+        public int ParitySeed { get; init; }
+
+        /// <summary>Images in the parity batch; default 4.</summary>
+        public int ParityBatch { get; init; } = 4;
+    }
+
+    /// <summary>Exports, verifies and writes; returns what was written.</summary>
+    /// <exception cref="CompressException">Weights errors (01xx), CMP0501 to CMP0503 for export, validation and parity
+    /// failures (nothing is written then), CMP0004 when the file cannot be written.</exception>
+    public static ExportResult Run(Options options, IDiagnosticSink sink, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        using var model = ModelLoader.Create(options.Model, options.Weights, CPU, seed: 0);
+        model.eval();
+        cancellationToken.ThrowIfCancellationRequested();
+        var export = new OnnxExportOptions
+        {
+            FoldBatchNorm = options.FoldBatchNorm,
+            Metadata = new Dictionary<string, string>
+            {
+                ["compress.architecture"] = model.Options.Architecture,
+                ["compress.batchnorm_folded"] = options.FoldBatchNorm ? "true" : "false",
+                ["compress.classes"] = model.Options.Classes.ToString(CultureInfo.InvariantCulture),
+                ["compress.width_multiplier"] = model.Options.WidthMultiplier.ToString("R", CultureInfo.InvariantCulture),
+            },
+        };
+        var proto = OnnxExporter.Export(model, export);
+        cancellationToken.ThrowIfCancellationRequested();
+        return VerifyAndWrite(model, proto, options.Output, options.FoldBatchNorm, options.ParityBatch, options.ParitySeed);
+    }
+
+    /// <summary>
+    /// Validates <paramref name="proto"/>, checks its parity against <paramref name="model"/> and writes it to
+    /// <paramref name="output"/>; on any failure nothing is written (an existing file stays as it was).
+    /// </summary>
+    internal static ExportResult VerifyAndWrite(ClassifierModel model, ModelProto proto, string output, bool foldedBatchNorm,
+        int parityBatch = 4, int paritySeed = 0)
+    {
+        OnnxVerifier.Validate(proto);
+        byte[] bytes = proto.ToByteArray();
+        var parity = OnnxVerifier.CheckParity(model, bytes, parityBatch, paritySeed);
+        OnnxExporter.Write(proto, output);
+        int opset = proto.OpsetImport.Where(o => o.Domain.Length == 0).Select(o => (int)o.Version).FirstOrDefault();
+        return new ExportResult(Path.GetFullPath(output), bytes.LongLength, model.ParameterCount(),
+            parity.MaxRelativeDifference, parity.MaxAbsoluteDifference, opset, foldedBatchNorm);
+    }
+}
