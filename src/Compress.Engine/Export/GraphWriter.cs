@@ -152,16 +152,18 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
 
     private float[] Floats(string key, string node, int? expectedLength = null)
     {
-        using var cpu = Get(key, node).detach().to(ScalarType.Float32, CPU).contiguous();
-        var values = cpu.data<float>().ToArray();
+        float[] values;
+        using (NewDisposeScope())
+            values = Get(key, node).detach().to(ScalarType.Float32, CPU).contiguous().data<float>().ToArray();
         CheckLength(key, node, values.Length, expectedLength);
         return values;
     }
 
     private double[] Doubles(string key, string node, int? expectedLength = null)
     {
-        using var cpu = Get(key, node).detach().to(ScalarType.Float64, CPU).contiguous();
-        var values = cpu.data<double>().ToArray();
+        double[] values;
+        using (NewDisposeScope())
+            values = Get(key, node).detach().to(ScalarType.Float64, CPU).contiguous().data<double>().ToArray();
         CheckLength(key, node, values.Length, expectedLength);
         return values;
     }

@@ -27,7 +27,7 @@ public static class OnnxVerifier
     public static void Validate(ModelProto model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var graph = model.Graph ?? throw Invalid("(model)", "the model has no graph");
+        var graph = model.Graph ?? throw Invalid("the model", "has no graph");
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var input in graph.Input) Define(shapes, input.Name, DeclaredShape(input), "graph input");
         foreach (var init in graph.Initializer)
@@ -40,8 +40,8 @@ public static class OnnxVerifier
         {
             var node = graph.Node[index];
             string label = string.IsNullOrEmpty(node.Name)
-                ? $"#{index.ToString(CultureInfo.InvariantCulture)} ({node.OpType})"
-                : $"'{node.Name}' ({node.OpType})";
+                ? $"node #{index.ToString(CultureInfo.InvariantCulture)} ({node.OpType})"
+                : $"node '{node.Name}' ({node.OpType})";
             var inputs = new List<long[]?>();
             foreach (string input in node.Input)
             {
@@ -56,16 +56,16 @@ public static class OnnxVerifier
             }
             if (node.Output.Count != 1) throw Invalid(label, $"has {node.Output.Count} outputs; every supported op has one");
             long[] output = Infer(node, label, inputs);
-            Define(shapes, node.Output[0], output, "node " + label);
+            Define(shapes, node.Output[0], output, label);
         }
 
         foreach (var output in graph.Output)
         {
             if (!shapes.TryGetValue(output.Name, out var actual))
-                throw Invalid("(graph output)", $"graph output '{output.Name}' is not written by any node");
+                throw Invalid($"graph output '{output.Name}'", "is not written by any node");
             long[] declared = DeclaredShape(output);
             if (declared.Length != actual.Length || declared.Zip(actual).Any(p => p.First >= 0 && p.Second >= 0 && p.First != p.Second))
-                throw Invalid("(graph output)", $"graph output '{output.Name}' is declared {Text(declared)} but computed as {Text(actual)}");
+                throw Invalid($"graph output '{output.Name}'", $"is declared {Text(declared)} but computed as {Text(actual)}");
         }
     }
 
@@ -90,7 +90,7 @@ public static class OnnxVerifier
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            var generator = new Generator((ulong)seed);
+            using var generator = new Generator((ulong)seed);
             var x = randn(inputShape, dtype: ScalarType.Float32, generator: generator);
             input = x.data<float>().ToArray();
             var device = model.parameters().First().device;
@@ -281,6 +281,6 @@ public static class OnnxVerifier
     private static string Text(long[] shape) =>
         "[" + string.Join(", ", shape.Select(d => d < 0 ? "?" : d.ToString(CultureInfo.InvariantCulture))) + "]";
 
-    private static CompressException Invalid(string node, string problem) => new(DiagnosticCode.InvalidOnnxGraph,
-        $"Invalid ONNX graph: node {node} {problem}.", hint: "An exporter bug or a tampered file; re-export the model.");
+    private static CompressException Invalid(string subject, string problem) => new(DiagnosticCode.InvalidOnnxGraph,
+        $"Invalid ONNX graph: {subject} {problem}.", hint: "An exporter bug or a tampered file; re-export the model.");
 }
