@@ -63,4 +63,7 @@ public static class DiagnosticCode
     public const string InvalidTrainingOption = "CMP0401";
     /// <summary>Training diverged (loss became NaN or infinite).</summary>
     public const string TrainingDiverged = "CMP0402";
+
+    /// <summary>An ONNX graph cannot be profiled (a Conv, Gemm or BatchNormalization input shape cannot be derived).</summary>
+    public const string OnnxGraphUnsupported = "CMP0550";
 }
