@@ -42,6 +42,7 @@ public sealed class OnnxCompactorTests
             var expected = OnnxTestGraph.Run(before, input, [batch, C, H, W]);
             var actual = OnnxTestGraph.Run(after, input, [batch, C, H, W]);
             Assert.Equal(expected.Length, actual.Length);
+            Assert.True(expected.Max(Math.Abs) > 1e-3, "the reference outputs should not be trivially zero");
             var maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
             Assert.True(maxDiff <= 1e-6, $"batch {batch}: max abs diff {maxDiff}");
         }
@@ -206,6 +207,66 @@ public sealed class OnnxCompactorTests
 
         Assert.Empty(r.Nodes);
         Assert.Equal(r.MacsBefore, r.MacsAfter);
+    }
+
+    [Fact]
+    public void Compact_FilterReadingOnlyDeadInputs_IsRemovedInTheSamePass()
+    {
+        var (g, logits) = Chain();
+        g.ZeroFilter("conv1", 5);
+        // conv2 filter 0 reads only conv1's dead channel 5 (finite weights there) and has no bias: its output is zero too.
+        var w = g.Tensor("conv2.weight");
+        Array.Clear(w, 0, 8 * 9);
+        for (var k = 0; k < 9; k++)
+            w[(5 * 9) + k] = 0.5f;
+        g.Tensor("conv2.bias")[0] = 0;
+        var model = g.Build(logits);
+        var r = OnnxCompactor.Compact(model);
+
+        Assert.Equal([5], Node(r, "conv1.weight").RemovedOutputChannels);
+        Assert.Equal([0], Node(r, "conv2.weight").RemovedOutputChannels);
+        Assert.Equal(new long[] { 5, 7, 3, 3 }, Dims(r.Model, "conv2.weight"));
+        Assert.Empty(OnnxCompactor.Compact(r.Model).Nodes);
+        AssertSameOutputs(model, r.Model);
+    }
+
+    /// <summary>Two identity-shortcut blocks after a stem: stem, add(a2, stem), add(b2, block1) share one channel set.</summary>
+    private static OnnxTestGraph IdentityBlocks(int seed = 7)
+    {
+        var g = new OnnxTestGraph(seed, C, H, W);
+        var stem = g.Relu(g.Conv("stem", "input", 6, 3, pad: 1));
+        var block1 = g.Relu(g.Add(g.Conv("a2", g.Relu(g.Conv("a1", stem, 5, 3, pad: 1)), 6, 3, pad: 1), stem));
+        var block2 = g.Relu(g.Add(g.Conv("b2", g.Relu(g.Conv("b1", block1, 5, 3, pad: 1)), 6, 3, pad: 1), block1));
+        g.Gemm("fc", g.Flatten(g.GlobalAveragePool(block2)), 4, "logits");
+        return g;
+    }
+
+    [Fact]
+    public void Compact_ChainOfAddsDeadOnAllButOneProducer_IsNotRemoved()
+    {
+        var g = IdentityBlocks();
+        g.ZeroFilter("stem", 2);
+        g.ZeroFilter("a2", 2);
+        var r = OnnxCompactor.Compact(g.Build("logits"));
+
+        Assert.Empty(r.Nodes);
+    }
+
+    [Fact]
+    public void Compact_ChainOfAddsDeadOnEveryProducer_RemovesFromAllProducersAndConsumers()
+    {
+        var g = IdentityBlocks();
+        foreach (var conv in new[] { "stem", "a2", "b2" })
+            g.ZeroFilter(conv, 2);
+        var model = g.Build("logits");
+        var r = OnnxCompactor.Compact(model);
+
+        foreach (var conv in new[] { "stem", "a2", "b2" })
+            Assert.Equal([2], Node(r, $"{conv}.weight").RemovedOutputChannels);
+        Assert.Equal(new long[] { 5, 5, 3, 3 }, Dims(r.Model, "a1.weight"));
+        Assert.Equal(new long[] { 5, 5, 3, 3 }, Dims(r.Model, "b1.weight"));
+        Assert.Equal(new long[] { 4, 5 }, Dims(r.Model, "fc.weight"));
+        AssertSameOutputs(model, r.Model);
     }
 
     [Fact]
