@@ -270,6 +270,27 @@ public sealed class OnnxCompactorTests
     }
 
     [Fact]
+    public void Compact_InitializersAlsoListedAsGraphInputs_UpdatesTheirDeclaredShapes()
+    {
+        var (g, logits) = Chain();
+        g.ZeroFilter("conv2", 4);
+        var model = g.Build(logits);
+        foreach (var t in model.Graph.Initializer)
+        {
+            var tensor = new TypeProto.Types.Tensor { ElemType = t.DataType, Shape = new TensorShapeProto() };
+            foreach (var d in t.Dims)
+                tensor.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+            model.Graph.Input.Add(new ValueInfoProto { Name = t.Name, Type = new TypeProto { TensorType = tensor } });
+        }
+        var r = OnnxCompactor.Compact(model);
+
+        var declared = r.Model.Graph.Input.Single(i => i.Name == "conv3.weight").Type.TensorType.Shape.Dim.Select(d => d.DimValue);
+        Assert.Equal(new long[] { 5, 5, 3, 3 }, declared);
+        Assert.Equal([4], Node(r, "conv2.weight").RemovedOutputChannels);
+        AssertSameOutputs(model, r.Model);
+    }
+
+    [Fact]
     public void Compact_Input_IsNotMutated()
     {
         var (g, logits) = Chain();
