@@ -70,4 +70,6 @@ public static class DiagnosticCode
     public const string InvalidOnnxGraph = "CMP0502";
     /// <summary>The ONNX model's outputs differ from the TorchSharp model's beyond the tolerance.</summary>
     public const string OnnxParityFailed = "CMP0503";
+    /// <summary>An ONNX graph cannot be profiled (a Conv, Gemm or BatchNormalization input shape cannot be derived).</summary>
+    public const string OnnxGraphUnsupported = "CMP0550";
 }
