@@ -12,11 +12,15 @@ switch (name)
     case "training":
         TrainingBenchmark.Run();
         return 0;
+    case "onnx":
+        OnnxLatencyBenchmark.Run();
+        return 0;
     case "all":
         int code = AnalysisBenchmark.Run(rest);
         TrainingBenchmark.Run();
+        OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
         return 2;
 }
