@@ -18,5 +18,11 @@ internal static class Summaries
         o.WriteLine(string.Create(c, $"accuracy after pruning   {r.AccuracyAfterPrune:F2}%"));
         o.WriteLine(string.Create(c, $"accuracy after fine-tune {r.AccuracyAfterFinetune:F2}% ({r.AccuracyAfterFinetune - r.AccuracyBefore:+0.00;-0.00} points vs unpruned)"));
         if (r.Output is not null) o.WriteLine($"pruned weights           {r.Output}");
+        if (r.Export is { } e)
+        {
+            o.WriteLine(string.Create(c, $"ONNX artifact            {e.Output} ({e.FileBytes:N0} bytes, {e.Macs:N0} MACs/image, parity {e.MaxRelativeDifference:G2})"));
+            if (e.Compaction is { } k)
+                o.WriteLine(string.Create(c, $"compaction               {k.RemovedChannels} channels removed; parameters {k.ParametersBefore:N0} -> {k.ParametersAfter:N0}, MACs {k.MacsBefore:N0} -> {k.MacsAfter:N0}, bytes {k.BytesBefore:N0} -> {k.BytesAfter:N0}"));
+        }
     }
 }

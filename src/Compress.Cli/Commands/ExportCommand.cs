@@ -14,12 +14,17 @@ internal static class ExportCommand
         {
             Description = "Keep BatchNormalization nodes instead of folding them into the convolutions.",
         };
+        var compact = new Option<bool>("--compact")
+        {
+            Description = "Remove output channels whose whole (folded) filter and bias are zero, where that is exact.",
+        };
         var command = new Command("export",
             "Export weights to ONNX (opset 17, dynamic batch); the graph is validated and checked against ONNX Runtime before it is written.");
         common.AddModel(command);
         command.Add(common.Weights);
         command.Add(output);
         command.Add(noFold);
+        command.Add(compact);
         command.Add(common.Json);
         command.SetAction(r =>
         {
@@ -29,11 +34,17 @@ internal static class ExportCommand
                 Weights = r.GetValue(common.Weights)!,
                 Output = r.GetValue(output)!,
                 FoldBatchNorm = !r.GetValue(noFold),
+                Compact = r.GetValue(compact),
             }, context.Sink, context.Cancellation);
             if (r.GetValue(common.Json)) context.WriteJson(result);
             else
+            {
                 context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"wrote {result.Output} ({result.FileBytes:N0} bytes, opset {result.Opset}); {result.Parameters:N0} parameters; ONNX Runtime parity: max relative difference {result.MaxRelativeDifference:G3}"));
+                if (result.Compaction is { } c)
+                    context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"compaction: {c.RemovedChannels} channels removed; parameters {c.ParametersBefore:N0} -> {c.ParametersAfter:N0}, MACs {c.MacsBefore:N0} -> {c.MacsAfter:N0}, bytes {c.BytesBefore:N0} -> {c.BytesAfter:N0}"));
+            }
             return 0;
         });
         return command;

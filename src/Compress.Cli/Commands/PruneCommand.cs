@@ -12,7 +12,11 @@ internal static class PruneCommand
         var rate = new Option<string>("--rate") { Description = "Prune rate: a number in [0, 1], 'knee' or 'safe'.", DefaultValueFactory = _ => "safe" };
         var fineTune = new TrainingOptionSet("finetune-", TrainingOptions.PaperFineTune);
         var strict = new Option<bool>("--strict") { Description = "Zero-variance tensors are an error instead of a warning." };
-        var output = new Option<string?>("--output", "-o") { Description = "Where to write the pruned, fine-tuned weights (safetensors)." };
+        var output = new Option<string[]>("--output", "-o")
+        {
+            Description = "Where to write the pruned, fine-tuned model: FILE.onnx for a verified, compacted ONNX artifact, any other name for safetensors weights. May be given twice.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var plot = new Option<string?>("--plot") { Description = "Write a PNG plot of the cosine curve." };
         var command = new Command("prune", "Prune once by global L1 magnitude, fine-tune with the mask held, and evaluate before and after.");
         common.AddModel(command);
@@ -36,7 +40,8 @@ internal static class PruneCommand
                 FineTune = fineTune.Read(r),
                 Run = common.RunOptions(r),
                 Strict = r.GetValue(strict),
-                OutputPath = r.GetValue(output),
+                OutputPath = Outputs(r.GetValue(output), onnx: false),
+                OnnxOutputPath = Outputs(r.GetValue(output), onnx: true),
                 PlotPath = r.GetValue(plot),
             }, context.Sink, context.Cancellation);
             if (r.GetValue(common.Json)) context.WriteJson(result);
@@ -45,4 +50,7 @@ internal static class PruneCommand
         });
         return command;
     }
+
+    private static string? Outputs(string[]? paths, bool onnx) => (paths ?? []).LastOrDefault(p =>
+        p.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) == onnx);
 }

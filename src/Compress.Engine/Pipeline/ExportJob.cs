@@ -34,6 +34,15 @@ public static class ExportJob
 
         /// <summary>Images in the parity batch; default 4.</summary>
         public int ParityBatch { get; init; } = 4;
+
+        /// <summary>
+        /// Remove output channels whose whole folded filter and bias are zero, with the matching input channels of their
+        /// consumers, where that is exact (see <see cref="OnnxCompactor"/>); default false.
+        /// </summary>
+        public bool Compact { get; init; }
+
+        /// <summary>Extra metadata props (e.g. how the model was pruned); merged over the standard ones.</summary>
+        public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
     }
 
     /// <summary>Exports, verifies and writes; returns what was written.</summary>
@@ -49,17 +58,38 @@ public static class ExportJob
         var export = new OnnxExportOptions
         {
             FoldBatchNorm = options.FoldBatchNorm,
-            Metadata = new Dictionary<string, string>
-            {
-                ["compress.architecture"] = model.Options.Architecture,
-                ["compress.batchnorm_folded"] = options.FoldBatchNorm ? "true" : "false",
-                ["compress.classes"] = model.Options.Classes.ToString(CultureInfo.InvariantCulture),
-                ["compress.width_multiplier"] = model.Options.WidthMultiplier.ToString("R", CultureInfo.InvariantCulture),
-            },
+            Metadata = StandardMetadata(model, options.Weights, options.FoldBatchNorm, options.Metadata),
         };
         var proto = OnnxExporter.Export(model, export);
         cancellationToken.ThrowIfCancellationRequested();
-        return VerifyAndWrite(model, proto, options.Output, options.FoldBatchNorm, options.ParityBatch, options.ParitySeed);
+        return VerifyAndWrite(model, proto, options.Output, options.FoldBatchNorm, options.Compact, options.ParityBatch,
+            options.ParitySeed);
+    }
+
+    /// <summary>
+    /// The metadata every export carries: architecture, classes, width, BatchNorm folding, engine version and the
+    /// SHA-256 of the source weights file, then <paramref name="extra"/> (which wins on equal keys).
+    /// </summary>
+    internal static Dictionary<string, string> StandardMetadata(ClassifierModel model, string weightsPath, bool foldedBatchNorm,
+        IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["compress.architecture"] = model.Options.Architecture,
+            ["compress.batchnorm_folded"] = foldedBatchNorm ? "true" : "false",
+            ["compress.classes"] = model.Options.Classes.ToString(CultureInfo.InvariantCulture),
+            ["compress.width_multiplier"] = model.Options.WidthMultiplier.ToString("R", CultureInfo.InvariantCulture),
+            ["compress.engine_version"] = OnnxExporter.ProducerVersion,
+            ["compress.source_weights_sha256"] = Sha256(weightsPath),
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>()) metadata[key] = value;
+        return metadata;
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     /// <summary>
@@ -67,14 +97,26 @@ public static class ExportJob
     /// <paramref name="output"/>; on any failure nothing is written (an existing file stays as it was).
     /// </summary>
     internal static ExportResult VerifyAndWrite(ClassifierModel model, ModelProto proto, string output, bool foldedBatchNorm,
-        int parityBatch = 4, int paritySeed = 0)
+        bool compact = false, int parityBatch = 4, int paritySeed = 0)
     {
+        CompactionSummary? compaction = null;
+        if (compact)
+        {
+            OnnxVerifier.Validate(proto);
+            var compacted = OnnxCompactor.Compact(proto);
+            proto = compacted.Model;
+            compaction = CompactionSummary.From(compacted);
+        }
         OnnxVerifier.Validate(proto);
         byte[] bytes = proto.ToByteArray();
         var parity = OnnxVerifier.CheckParity(model, bytes, parityBatch, paritySeed);
         OnnxExporter.Write(proto, output);
         int opset = proto.OpsetImport.Where(o => o.Domain.Length == 0).Select(o => (int)o.Version).FirstOrDefault();
         return new ExportResult(Path.GetFullPath(output), bytes.LongLength, model.ParameterCount(),
-            parity.MaxRelativeDifference, parity.MaxAbsoluteDifference, opset, foldedBatchNorm);
+            parity.MaxRelativeDifference, parity.MaxAbsoluteDifference, opset, foldedBatchNorm)
+        {
+            Compaction = compaction,
+            Macs = OnnxProfile.Measure(proto).Macs,
+        };
     }
 }

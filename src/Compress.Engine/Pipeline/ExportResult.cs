@@ -9,4 +9,11 @@ namespace Compress.Engine.Pipeline;
 /// <param name="Opset">ONNX opset written.</param>
 /// <param name="FoldedBatchNorm">Whether BatchNorm was folded into the convolutions.</param>
 public sealed record ExportResult(string Output, long FileBytes, long Parameters, double MaxRelativeDifference,
-    double MaxAbsoluteDifference, int Opset, bool FoldedBatchNorm);
+    double MaxAbsoluteDifference, int Opset, bool FoldedBatchNorm)
+{
+    /// <summary>Multiply-accumulates per image of the written graph.</summary>
+    public long Macs { get; init; }
+
+    /// <summary>What compaction removed; null when compaction was not asked for.</summary>
+    public CompactionSummary? Compaction { get; init; }
+}

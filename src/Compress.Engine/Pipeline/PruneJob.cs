@@ -26,6 +26,11 @@ public static class PruneJob
         public bool Strict { get; init; }
         /// <summary>Where the pruned, fine-tuned weights go (safetensors); nothing is written when null.</summary>
         public string? OutputPath { get; init; }
+        /// <summary>
+        /// Where the verified ONNX artifact goes (BatchNorm folded, dead channels compacted, parity-checked, metadata on
+        /// how it was pruned); nothing is exported when null.
+        /// </summary>
+        public string? OnnxOutputPath { get; init; }
         /// <summary>Optional PNG plot of the cosine curve.</summary>
         public string? PlotPath { get; init; }
     }
@@ -68,6 +73,32 @@ public static class PruneJob
         timings["evaluateFineTuned"] = Lap(clock);
 
         var stats = ModelStatistics.Measure(model);
+        ExportResult? export = null;
+        if (options.OnnxOutputPath is not null)
+        {
+            var c = System.Globalization.CultureInfo.InvariantCulture;
+            var metadata = new Dictionary<string, string>
+            {
+                ["compress.prune_rate"] = rate.ToString("R", c),
+                ["compress.prune_rate_source"] = rateSource,
+                ["compress.knee_rate"] = analysis.Knee.Rate.ToString("R", c),
+                ["compress.kurtosis_of_kurtoses"] = analysis.KurtosisOfKurtoses.ToString("R", c),
+                ["compress.modifier"] = analysis.Modifier.ToString("R", c),
+                ["compress.sparsity"] = stats.Sparsity.ToString("R", c),
+                ["compress.accuracy_unpruned"] = before.Accuracy.ToString("R", c),
+                ["compress.accuracy_pruned"] = afterPrune.Accuracy.ToString("R", c),
+                ["compress.accuracy_finetuned"] = afterFineTune.Accuracy.ToString("R", c),
+                ["compress.seed"] = options.Run.Seed.ToString(c),
+            };
+            model.eval();
+            var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
+            {
+                FoldBatchNorm = true,
+                Metadata = ExportJob.StandardMetadata(model, options.Weights, true, metadata),
+            });
+            export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
+            timings["export"] = Lap(clock);
+        }
         if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);
         return new PruneResult
         {
@@ -87,6 +118,7 @@ public static class PruneJob
             FineTune = fineTune,
             Seconds = timings,
             Output = options.OutputPath,
+            Export = export,
         };
     }
 

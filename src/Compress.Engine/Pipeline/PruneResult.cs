@@ -26,4 +26,6 @@ public sealed record PruneResult
     /// <summary>Seconds per phase.</summary>
     public required IReadOnlyDictionary<string, double> Seconds { get; init; }
     public string? Output { get; init; }
+    /// <summary>The verified ONNX artifact, when one was asked for.</summary>
+    public ExportResult? Export { get; init; }
 }

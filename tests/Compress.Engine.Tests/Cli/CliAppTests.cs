@@ -84,6 +84,22 @@ public class CliAppTests
             Assert.True(root.GetProperty("sparsity").GetDouble() >= root.GetProperty("rate").GetDouble() - 1e-5);
             Assert.True(File.Exists(pruned));
             Assert.Contains("fine-tune epoch 1/1", prune.Err, StringComparison.Ordinal); // progress on stderr
+
+            // One command from weights to a verified ONNX artifact; the same inputs give the same bytes.
+            string[] toOnnx = [.. "prune".Split(' '), .. common, "--weights", baseline, "--rate", "0.5", "--finetune-batch-size", "64"];
+            string onnxA = Path.Combine(dir, "a.onnx"), onnxB = Path.Combine(dir, "b.onnx");
+            var a = Run([.. toOnnx, "--output", onnxA, "--output", Path.Combine(dir, "a.safetensors")]);
+            Assert.True(a.Code == 0, a.Err);
+            Assert.Contains("ONNX artifact", a.Out, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(dir, "a.safetensors")));
+            var b = Run([.. toOnnx, "--output", onnxB]);
+            Assert.True(b.Code == 0, b.Err);
+            Assert.Equal(File.ReadAllBytes(onnxA), File.ReadAllBytes(onnxB));
+            var props = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxA)).MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+            Assert.Equal("0.5", props["compress.prune_rate"]);
+            Assert.Equal("explicit", props["compress.prune_rate_source"]);
+            foreach (var key in new[] { "compress.sparsity", "compress.accuracy_finetuned", "compress.seed", "compress.engine_version", "compress.source_weights_sha256" })
+                Assert.True(props.ContainsKey(key), key);
         }
         finally
         {
