@@ -63,4 +63,9 @@ public static class DiagnosticCode
     public const string InvalidTrainingOption = "CMP0401";
     /// <summary>Training diverged (loss became NaN or infinite).</summary>
     public const string TrainingDiverged = "CMP0402";
+
+    /// <summary>A file is not a valid ONNX model, or not an image classifier ([N,C,H,W] float input, [N,classes] output).</summary>
+    public const string InvalidOnnxModel = "CMP0504";
+    /// <summary>The CUDA execution provider of ONNX Runtime could not be used; CPU was used instead (warning).</summary>
+    public const string OrtCudaUnavailable = "CMP0505";
 }
