@@ -28,7 +28,7 @@ internal static class BenchCommand
         };
         var threads = new Option<int>("--threads")
         {
-            Description = "ONNX Runtime intra-op threads (0 = one per physical core).",
+            Description = "ONNX Runtime intra-op threads (0 = one per physical core, the default).",
             DefaultValueFactory = _ => OrtSessionSettings.DefaultThreads,
         };
         var optimization = new Option<string>("--optimization")

@@ -229,7 +229,9 @@ public sealed class OrtClassifier : IDisposable
             catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException
                 or BadImageFormatException or InvalidOperationException)
             {
-                problem = e.Message;
+                problem = e is EntryPointNotFoundException
+                    ? $"this build carries the CPU-only ONNX Runtime package: {e.Message}"
+                    : e.Message;
             }
             sink?.Report(Diagnostic.Warning(DiagnosticCode.OrtCudaUnavailable,
                 $"ONNX Runtime's CUDA execution provider could not be used ({problem.Trim()}); running on the CPU.",
