@@ -27,7 +27,10 @@ public static class OrtBenchmark
             if (options.Baseline is not null)
                 models.Add(OrtClassifier.Load(options.Baseline, options.Session, sink));
 
-            // Data first: a dataset that does not fit fails before minutes of timing.
+            // Batch sizes and data first: what cannot run fails before minutes of timing.
+            foreach (var m in models)
+                foreach (int batch in batches)
+                    m.CheckBatch(batch);
             double?[] accuracy = new double?[models.Count];
             DatasetSplits? splits = null;
             if (options.MeasureAccuracy)

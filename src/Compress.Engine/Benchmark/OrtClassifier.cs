@@ -121,12 +121,19 @@ public sealed class OrtClassifier : IDisposable
     public OrtBatchRunner CreateRunner(int batchSize)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckBatch(batchSize);
+        return new OrtBatchRunner(_session, InputName, OutputName, batchSize, InputShape, Classes);
+    }
+
+    /// <summary>Throws CMP0504 when the model's batch dimension is fixed to a size other than <paramref name="batchSize"/>.</summary>
+    public void CheckBatch(int batchSize)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (FixedBatch is int fixedBatch && fixedBatch != batchSize)
             throw Invalid(FilePath, string.Create(CultureInfo.InvariantCulture,
                 $"its batch dimension is fixed at {fixedBatch}, so it cannot run batches of {batchSize}"),
-                "Export with a dynamic batch dimension, or benchmark only that batch size.");
-        return new OrtBatchRunner(_session, InputName, OutputName, batchSize, InputShape, Classes);
+                string.Create(CultureInfo.InvariantCulture,
+                    $"Export with a dynamic batch dimension, or benchmark only that batch size (--batch {fixedBatch})."));
     }
 
     /// <summary>

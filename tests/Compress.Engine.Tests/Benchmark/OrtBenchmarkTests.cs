@@ -107,6 +107,28 @@ public class OrtBenchmarkTests
         Assert.Equal(DiagnosticCode.DatasetModelMismatch, e.Code);
     }
 
+    [Fact]
+    public void Run_FixedBatchModelWithOtherBatches_ThrowsCmp0504BeforeTiming()
+    {
+        using var dir = new TempDirectory();
+        string path = TinyOnnx.Write(dir.Combine("fixed.onnx"), TinyOnnx.Build(fixedBatch: 1));
+        var sink = new CollectingSink();
+        var e = Assert.Throws<CompressException>(() => OrtBenchmark.Run(Small(path), sink));
+        Assert.Equal(DiagnosticCode.InvalidOnnxModel, e.Code);
+        Assert.Contains("cannot run batches of 4", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(sink.ProgressLines, l => l.StartsWith("Timing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Run_FixedBatchOneModelAtBatchOne_Works()
+    {
+        using var dir = new TempDirectory();
+        string path = TinyOnnx.Write(dir.Combine("fixed.onnx"), TinyOnnx.Build(fixedBatch: 1));
+        var result = OrtBenchmark.Run(Small(path) with { BatchSizes = [1] }, DiagnosticSinks.None);
+        Assert.Equal([1], result.Throughput.Keys);
+        Assert.NotNull(result.Accuracy);
+    }
+
     [Theory]
     [InlineData(0, 10)]
     [InlineData(1, -1)]

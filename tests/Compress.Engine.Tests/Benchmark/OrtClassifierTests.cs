@@ -72,6 +72,24 @@ public class OrtClassifierTests
         Assert.Equal(reference, batched);
     }
 
+    [Fact]
+    public void Accuracy_FixedBatchModel_UsesItsBatchAndEqualsImageByImage()
+    {
+        using var dir = new TempDirectory();
+        // Batch fixed at 3: 160 test images end in a batch of 1 image and 2 rows of padding.
+        string fixedPath = TinyOnnx.Write(dir.Combine("fixed.onnx"), TinyOnnx.Build(seed: 5, fixedBatch: 3));
+        string dynamicPath = TinyOnnx.Write(dir.Combine("dynamic.onnx"), TinyOnnx.Build(seed: 5));
+        var data = TinySetup.Data;
+        var normalization = Normalization.FromDataset(data.Train);
+        using var model = OrtClassifier.Load(fixedPath);
+        Assert.Equal(3, model.FixedBatch);
+        double reference = OrtTestData.AccuracyImageByImage(dynamicPath, data.Test, normalization);
+        Assert.Equal(reference, model.Accuracy(data.Test, normalization, batchSize: 32));
+        var e = Assert.Throws<CompressException>(() => model.CreateRunner(32));
+        Assert.Equal(DiagnosticCode.InvalidOnnxModel, e.Code);
+        Assert.Contains("fixed at 3", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("random")]
     [InlineData("text")]

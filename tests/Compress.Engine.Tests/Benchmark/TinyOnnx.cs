@@ -12,14 +12,24 @@ internal static class TinyOnnx
 {
     public const int Hidden = 4;
 
-    /// <summary>The model as a protobuf (tests may alter it before writing).</summary>
+    /// <summary>
+    /// The model as a protobuf (tests may alter it before writing): <paramref name="hidden"/> Conv channels,
+    /// <paramref name="classes"/> logits, input <paramref name="channels"/> x <paramref name="height"/> x
+    /// <paramref name="width"/>, weights from <paramref name="seed"/>; <paramref name="fixedBatch"/> &gt; 0 fixes the
+    /// batch dimension instead of the symbolic <c>batch</c>.
+    /// </summary>
     public static ModelProto Build(int seed = 0, int channels = 3, int height = 32, int width = 32, int classes = 10,
-        int hidden = Hidden)
+        int hidden = Hidden, int fixedBatch = 0)
     {
         var random = new Random(seed);
         var graph = new GraphProto { Name = "tiny" };
         graph.Input.Add(Value("input", "batch", channels, height, width));
         graph.Output.Add(Value("logits", "batch", classes));
+        if (fixedBatch > 0)
+        {
+            graph.Input[0].Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimValue = fixedBatch };
+            graph.Output[0].Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimValue = fixedBatch };
+        }
         graph.Initializer.Add(Tensor("conv.weight", random, hidden, channels, 3, 3));
         graph.Initializer.Add(Tensor("conv.bias", random, hidden));
         graph.Initializer.Add(Tensor("fc.weight", random, classes, hidden));
