@@ -222,10 +222,10 @@ public sealed class OrtClassifier : IDisposable
     private static (InferenceSession Session, OrtDeviceKind Device) OpenSession(string path, byte[] bytes,
         OrtSessionSettings settings, IDiagnosticSink? sink)
     {
+        string? cudaProblem = null;
         if (settings.Device == OrtDeviceKind.Cuda)
         {
             using var options = CreateOptions(settings);
-            string? problem;
             try
             {
                 options.AppendExecutionProvider_CUDA(0);
@@ -236,23 +236,29 @@ public sealed class OrtClassifier : IDisposable
             catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException
                 or BadImageFormatException or InvalidOperationException)
             {
-                problem = e is EntryPointNotFoundException
+                cudaProblem = e is EntryPointNotFoundException
                     ? $"this build carries the CPU-only ONNX Runtime package: {e.Message}"
                     : e.Message;
             }
+        }
+        InferenceSession session;
+        using (var cpuOptions = CreateOptions(settings))
+        {
+            try
+            {
+                session = new InferenceSession(bytes, cpuOptions);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                // A model the CPU cannot load either is the model's fault, not CUDA's: no CMP0505 then.
+                throw Invalid(path, $"ONNX Runtime cannot load it ({e.Message.Trim()})", inner: e);
+            }
+        }
+        if (cudaProblem is not null)
             sink?.Report(Diagnostic.Warning(DiagnosticCode.OrtCudaUnavailable,
-                $"ONNX Runtime's CUDA execution provider could not be used ({problem.Trim()}); running on the CPU.",
+                $"ONNX Runtime's CUDA execution provider could not be used ({cudaProblem.Trim()}); running on the CPU.",
                 path, "Build with -p:CompressOnnxRuntime=gpu on a machine with CUDA 12 and cuDNN 9, or use --device cpu."));
-        }
-        using var cpuOptions = CreateOptions(settings);
-        try
-        {
-            return (new InferenceSession(bytes, cpuOptions), OrtDeviceKind.Cpu);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw Invalid(path, $"ONNX Runtime cannot load it ({e.Message.Trim()})", inner: e);
-        }
+        return (session, OrtDeviceKind.Cpu);
     }
 
     private static SessionOptions CreateOptions(OrtSessionSettings settings) => new()

@@ -155,6 +155,22 @@ public class OrtClassifierTests
         Assert.All(runner.Output.ToArray(), v => Assert.True(float.IsFinite(v)));
     }
 
+    [Fact]
+    public void Load_CudaWithModelOrtRejects_ThrowsCmp0504WithoutCudaWarning()
+    {
+        // Valid protobuf, but an operator ONNX does not define: ONNX Runtime refuses it on any device.
+        var proto = TinyOnnx.Build();
+        proto.Graph.Node[1].OpType = "Frobnicate";
+        using var dir = new TempDirectory();
+        string path = TinyOnnx.Write(dir.Combine("unknown-op.onnx"), proto);
+        var sink = new CollectingSink();
+        var e = Assert.Throws<CompressException>(() =>
+            OrtClassifier.Load(path, new OrtSessionSettings { Device = OrtDeviceKind.Cuda }, sink));
+        Assert.Equal(DiagnosticCode.InvalidOnnxModel, e.Code);
+        Assert.Contains("Frobnicate", e.Message, StringComparison.Ordinal);
+        Assert.Empty(sink.Diagnostics);
+    }
+
     private static byte[] RandomBytes(int count)
     {
         var bytes = new byte[count];
