@@ -33,6 +33,7 @@ public static class CliApp
             RunCommand.Create(common, context),
             ModelsCommand.Create(context),
             DataCommand.Create(context),
+            BenchCommand.Create(common, context),
         };
 
         var parse = root.Parse(args);

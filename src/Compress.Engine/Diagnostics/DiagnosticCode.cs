@@ -70,6 +70,10 @@ public static class DiagnosticCode
     public const string InvalidOnnxGraph = "CMP0502";
     /// <summary>The ONNX model's outputs differ from the TorchSharp model's beyond the tolerance.</summary>
     public const string OnnxParityFailed = "CMP0503";
+    /// <summary>A file is not a valid ONNX model, or not an image classifier ([N,C,H,W] float input, [N,classes] output).</summary>
+    public const string InvalidOnnxModel = "CMP0504";
+    /// <summary>The CUDA execution provider of ONNX Runtime could not be used; CPU was used instead (warning).</summary>
+    public const string OrtCudaUnavailable = "CMP0505";
     /// <summary>An ONNX graph cannot be profiled (a Conv, Gemm or BatchNormalization input shape cannot be derived).</summary>
     public const string OnnxGraphUnsupported = "CMP0550";
 }

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Globalization;
+using Compress.Engine.Data;
+using Compress.Engine.Diagnostics;
+
+namespace Compress.Engine.Benchmark;
+
+/// <summary>
+/// What <c>compress bench</c> does: latency, throughput, accuracy and size of an ONNX classifier in ONNX Runtime,
+/// optionally against a baseline. With a baseline the two models are timed alternately, one run each in turn, so that
+/// both see the same machine load (other processes, thermal state) and the ratios are fair.
+/// </summary>
+public static class OrtBenchmark
+{
+    /// <summary>Measures <see cref="OrtBenchmarkOptions.Model"/> (and the baseline). Coded errors as <see cref="OrtClassifier.Load"/>.</summary>
+    public static OrtBenchmarkResult Run(OrtBenchmarkOptions options, IDiagnosticSink sink, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        Validate(options);
+        var batches = options.BatchSizes.Append(1).Distinct().Order().ToArray();
+
+        var models = new List<OrtClassifier>();
+        try
+        {
+            models.Add(OrtClassifier.Load(options.Model, options.Session, sink));
+            if (options.Baseline is not null)
+                models.Add(OrtClassifier.Load(options.Baseline, options.Session, sink));
+
+            // Batch sizes and data first: what cannot run fails before minutes of timing.
+            foreach (var m in models)
+                foreach (int batch in batches)
+                    m.CheckBatch(batch);
+            double?[] accuracy = new double?[models.Count];
+            DatasetSplits? splits = null;
+            if (options.MeasureAccuracy)
+            {
+                splits = options.Data.Load(sink);
+                foreach (var m in models) m.CheckFits(splits.Test);
+            }
+
+            var samples = new double[models.Count][];
+            var throughput = models.Select(_ => new Dictionary<int, double>()).ToArray();
+            foreach (int batch in batches)
+            {
+                ct.ThrowIfCancellationRequested();
+                int runs = options.RunsFor(batch);
+                sink.Progress(string.Create(CultureInfo.InvariantCulture,
+                    $"Timing batch {batch}: {options.Warmup} warm-up and {runs} timed runs per model"));
+                var times = TimeAlternating(models, batch, options.Warmup, runs, ct);
+                for (int m = 0; m < models.Count; m++)
+                {
+                    throughput[m][batch] = batch * runs / times[m].Sum();
+                    if (batch == 1) samples[m] = [.. times[m].Select(s => s * 1000)];
+                }
+            }
+
+            if (splits is not null)
+            {
+                var normalization = Normalization.FromDataset(splits.Train);
+                int accuracyBatch = batches[^1];
+                for (int m = 0; m < models.Count; m++)
+                {
+                    sink.Progress($"Measuring accuracy of {models[m].FilePath} on {splits.Test.Count.ToString(CultureInfo.InvariantCulture)} test images");
+                    accuracy[m] = models[m].Accuracy(splits.Test, normalization, accuracyBatch, ct);
+                }
+            }
+
+            var measured = models.Select((m, i) => new OrtModelMeasurement(m.FilePath, LatencyStats.FromSamples(samples[i]),
+                throughput[i], accuracy[i], m.FileBytes, m.Parameters, m.Macs, DeviceName(m.Device),
+                options.Session.Threads, options.Session.Optimization.ToString().ToLowerInvariant())).ToArray();
+            var candidate = measured[0];
+            var baseline = measured.Length > 1 ? measured[1] : null;
+            return new OrtBenchmarkResult
+            {
+                Model = candidate.Model,
+                LatencyMs = candidate.LatencyMs,
+                Throughput = candidate.Throughput,
+                Accuracy = candidate.Accuracy,
+                FileBytes = candidate.FileBytes,
+                Parameters = candidate.Parameters,
+                Macs = candidate.Macs,
+                Device = candidate.Device,
+                Threads = candidate.Threads,
+                Optimization = candidate.Optimization,
+                Baseline = baseline,
+                Ratio = baseline is null ? null : Compare(candidate, baseline),
+            };
+        }
+        finally
+        {
+            foreach (var m in models) m.Dispose();
+        }
+    }
+
+    /// <summary><c>cpu</c> or <c>cuda</c>, as the CLI spells it.</summary>
+    public static string DeviceName(OrtDeviceKind device) => device == OrtDeviceKind.Cuda ? "cuda" : "cpu";
+
+    /// <summary>The ratios of <paramref name="candidate"/> against <paramref name="baseline"/>.</summary>
+    public static OrtBenchmarkRatio Compare(OrtModelMeasurement candidate, OrtModelMeasurement baseline)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        ArgumentNullException.ThrowIfNull(baseline);
+        var throughput = candidate.Throughput.Keys.Where(baseline.Throughput.ContainsKey)
+            .ToDictionary(b => b, b => candidate.Throughput[b] / baseline.Throughput[b]);
+        return new OrtBenchmarkRatio(baseline.LatencyMs.P50 / candidate.LatencyMs.P50, throughput,
+            (double)baseline.FileBytes / candidate.FileBytes,
+            candidate.Parameters == 0 ? double.NaN : (double)baseline.Parameters / candidate.Parameters,
+            candidate.Accuracy is double a && baseline.Accuracy is double b ? a - b : null);
+    }
+
+    /// <summary>
+    /// Seconds of each timed run of each model: warm-up runs first, then run i of model 0, run i of model 1, ... so
+    /// the models alternate. Inputs are filled once with a fixed pattern; the loop itself allocates nothing.
+    /// </summary>
+    private static double[][] TimeAlternating(List<OrtClassifier> models, int batch, int warmup, int runs,
+        CancellationToken ct)
+    {
+        var runners = new List<OrtBatchRunner>();
+        try
+        {
+            foreach (var m in models)
+            {
+                var runner = m.CreateRunner(batch);
+                runners.Add(runner);
+                var input = runner.Input;
+                // Deterministic, non-constant input in the normalised range (constant input can take fast paths).
+                for (int i = 0; i < input.Length; i++) input[i] = ((i * 37) % 101 / 50f) - 1f;
+            }
+            for (int w = 0; w < warmup; w++)
+                foreach (var r in runners) r.Run();
+            var times = models.Select(_ => new double[runs]).ToArray();
+            for (int i = 0; i < runs; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                for (int m = 0; m < runners.Count; m++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    runners[m].Run();
+                    times[m][i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                }
+            }
+            return times;
+        }
+        finally
+        {
+            foreach (var r in runners) r.Dispose();
+        }
+    }
+
+    private static void Validate(OrtBenchmarkOptions options)
+    {
+        if (options.BatchSizes is null || options.BatchSizes.Count == 0 || options.BatchSizes.Any(b => b < 1))
+            throw new CompressException(DiagnosticCode.InvalidOption,
+                $"Batch sizes must be positive (got {string.Join(", ", options.BatchSizes ?? [])}).",
+                hint: "Use e.g. --batch 1 --batch 32.");
+        if (options.Runs < 1)
+            throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
+                $"--runs must be at least 1 (got {options.Runs})."));
+        if (options.Warmup < 0)
+            throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
+                $"--warmup must be 0 or more (got {options.Warmup})."));
+        if (options.Session.Threads < 0)
+            throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
+                $"--threads must be 0 (ONNX Runtime's choice) or positive (got {options.Session.Threads})."));
+    }
+}
