@@ -21,6 +21,8 @@ internal static class Summaries
         if (r.Export is { } e)
         {
             o.WriteLine(string.Create(c, $"ONNX artifact            {e.Output} ({e.FileBytes:N0} bytes, {e.Macs:N0} MACs/image, parity {e.MaxRelativeDifference:G2})"));
+            if (r.AccuracyOnnx is double onnx)
+                o.WriteLine(string.Create(c, $"accuracy of the ONNX     {onnx:F2}% (ONNX Runtime)"));
             if (e.Compaction is { } k)
                 o.WriteLine(string.Create(c, $"compaction               {k.RemovedChannels} channels removed; parameters {k.ParametersBefore:N0} -> {k.ParametersAfter:N0}, MACs {k.MacsBefore:N0} -> {k.MacsAfter:N0}, bytes {k.BytesBefore:N0} -> {k.BytesAfter:N0}"));
         }

@@ -54,7 +54,7 @@ internal static class RunCommand
             else
             {
                 Summaries.WritePrune(context.Out, result.Prune);
-                context.Out.WriteLine($"outputs in {result.OutputDirectory}: baseline.safetensors, pruned.safetensors, cosine.png, result.json");
+                context.Out.WriteLine($"outputs in {result.OutputDirectory}: baseline.safetensors, pruned.safetensors, pruned.onnx, cosine.png, result.json");
             }
             return 0;
         });

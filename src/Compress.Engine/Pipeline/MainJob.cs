@@ -7,7 +7,8 @@ namespace Compress.Engine.Pipeline;
 
 /// <summary>
 /// The main job (<c>compress run</c>): train a baseline on the data (the built-in synthetic set by default), analyse it,
-/// prune at the safe rate, fine-tune with the paper's recipe, evaluate, and write weights, plot and result JSON.
+/// prune at the safe rate, fine-tune with the paper's recipe, evaluate, export a verified ONNX artifact and measure it in
+/// ONNX Runtime, and write weights, ONNX, plot and result JSON.
 /// </summary>
 public static class MainJob
 {
@@ -24,7 +25,7 @@ public static class MainJob
         public string Rate { get; init; } = "safe";
         public TrainingOptions FineTune { get; init; } = TrainingOptions.PaperFineTune;
         public RunOptions Run { get; init; } = new();
-        /// <summary>Folder for baseline.safetensors, pruned.safetensors, cosine.png and result.json.</summary>
+        /// <summary>Folder for baseline.safetensors, pruned.safetensors, pruned.onnx, cosine.png and result.json.</summary>
         public string OutputDirectory { get; init; } = "compress-out";
     }
 
@@ -57,6 +58,7 @@ public static class MainJob
             FineTune = options.FineTune,
             Run = options.Run,
             OutputPath = Path.Combine(options.OutputDirectory, "pruned.safetensors"),
+            OnnxOutputPath = Path.Combine(options.OutputDirectory, "pruned.onnx"),
             PlotPath = Path.Combine(options.OutputDirectory, "cosine.png"),
         }, sink, cancellationToken);
 

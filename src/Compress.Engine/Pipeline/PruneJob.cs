@@ -74,6 +74,7 @@ public static class PruneJob
 
         var stats = ModelStatistics.Measure(model);
         ExportResult? export = null;
+        double? accuracyOnnx = null;
         if (options.OnnxOutputPath is not null)
         {
             var c = System.Globalization.CultureInfo.InvariantCulture;
@@ -98,6 +99,10 @@ public static class PruneJob
             });
             export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
             timings["export"] = Lap(clock);
+            // The artifact itself, not the training copy: its accuracy on the same split, in ONNX Runtime.
+            using var onnx = Benchmark.OrtClassifier.Load(export.Output, sink: sink);
+            accuracyOnnx = onnx.Accuracy(splits.Test, normalization, evalBatch, cancellationToken);
+            timings["evaluateOnnx"] = Lap(clock);
         }
         if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);
         return new PruneResult
@@ -119,6 +124,7 @@ public static class PruneJob
             Seconds = timings,
             Output = options.OutputPath,
             Export = export,
+            AccuracyOnnx = accuracyOnnx,
         };
     }
 

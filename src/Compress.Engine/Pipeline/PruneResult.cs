@@ -28,4 +28,6 @@ public sealed record PruneResult
     public string? Output { get; init; }
     /// <summary>The verified ONNX artifact, when one was asked for.</summary>
     public ExportResult? Export { get; init; }
+    /// <summary>Top-1 accuracy of the written ONNX artifact in ONNX Runtime on the same split, when one was written.</summary>
+    public double? AccuracyOnnx { get; init; }
 }

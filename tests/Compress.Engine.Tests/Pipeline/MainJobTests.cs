@@ -24,11 +24,16 @@ public sealed class MainJobTests : IDisposable
             OutputDirectory = _dir,
         }, sink);
 
-        foreach (var file in new[] { "baseline.safetensors", "pruned.safetensors", "cosine.png", "result.json" })
+        foreach (var file in new[] { "baseline.safetensors", "pruned.safetensors", "pruned.onnx", "cosine.png", "result.json" })
             Assert.True(File.Exists(Path.Combine(_dir, file)), file);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
         Assert.NotNull(result.Baseline);
         Assert.Equal(result.Baseline.Accuracy, result.Prune.AccuracyBefore, 6);
+        // The exported artifact, run in ONNX Runtime, classifies the test split as the TorchSharp model does.
+        Assert.NotNull(result.Prune.AccuracyOnnx);
+        Assert.True(Math.Abs(result.Prune.AccuracyOnnx.Value - result.Prune.AccuracyAfterFinetune) < 0.1,
+            $"ONNX {result.Prune.AccuracyOnnx}% vs TorchSharp {result.Prune.AccuracyAfterFinetune}%");
+        Assert.NotNull(result.Prune.Export?.Compaction);
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "result.json")));
         var prune = json.RootElement.GetProperty("prune");
