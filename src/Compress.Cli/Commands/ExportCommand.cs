@@ -14,6 +14,11 @@ internal static class ExportCommand
         {
             Description = "Keep BatchNormalization nodes instead of folding them into the convolutions.",
         };
+        var fold = new Option<bool>("--fold-bn")
+        {
+            Description = "Fold BatchNorm into the convolutions (the default; --fold-bn false or --no-fold-bn keeps the nodes).",
+            DefaultValueFactory = _ => true,
+        };
         var compact = new Option<bool>("--compact")
         {
             Description = "Remove output channels whose whole (folded) filter and bias are zero, where that is exact.",
@@ -23,6 +28,7 @@ internal static class ExportCommand
         common.AddModel(command);
         command.Add(common.Weights);
         command.Add(output);
+        command.Add(fold);
         command.Add(noFold);
         command.Add(compact);
         command.Add(common.Json);
@@ -33,7 +39,7 @@ internal static class ExportCommand
                 Model = common.ModelOptions(r),
                 Weights = r.GetValue(common.Weights)!,
                 Output = r.GetValue(output)!,
-                FoldBatchNorm = !r.GetValue(noFold),
+                FoldBatchNorm = r.GetValue(fold) && !r.GetValue(noFold),
                 Compact = r.GetValue(compact),
             }, context.Sink, context.Cancellation);
             if (r.GetValue(common.Json)) context.WriteJson(result);
