@@ -1,18 +1,13 @@
 using System.Text.Json;
 using Compress.Cli;
+using Compress.Engine.Tests.Cli;
 using Compress.Engine.Tests.Data;
 
 namespace Compress.Engine.Tests.Benchmark;
 
 public class BenchCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static readonly string[] Fast =
         ["--synthetic-train", "320", "--synthetic-test", "160", "--warmup", "1", "--runs", "5", "--batch", "1", "--batch", "8"];

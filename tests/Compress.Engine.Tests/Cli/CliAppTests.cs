@@ -5,13 +5,7 @@ namespace Compress.Engine.Tests.Cli;
 
 public class CliAppTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Run_UnknownOption_ExitsWithUsageCodeAndCmp0001()
