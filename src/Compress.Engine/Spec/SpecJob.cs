@@ -73,24 +73,39 @@ public static class SpecJob
             {
                 sink.Progress($"baseline: training {spec.Model.Architecture} for {spec.BaselineEpochs} epoch(s); cached at {weights}");
                 Directory.CreateDirectory(spec.CacheDirectory);
-                TrainJob.Run(new TrainJob.Options { Model = spec.Model, Data = data, Training = training, Run = run, OutputPath = weights },
-                    sink, cancellationToken);
+                try
+                {
+                    TrainJob.Run(new TrainJob.Options { Model = spec.Model, Data = data, Training = training, Run = run, OutputPath = weights },
+                        sink, cancellationToken);
+                }
+                catch (CompressException e) when (AttributeToSpec(e, spec) is CompressException attributed)
+                {
+                    throw attributed;
+                }
             }
         }
         seconds["baseline"] = Lap(clock);
 
         Directory.CreateDirectory(spec.IntermediateDirectory);
         string candidate = Path.Combine(spec.IntermediateDirectory, spec.Name + ".candidate.onnx");
-        var prune = PruneJob.Run(new PruneJob.Options
+        PruneResult prune;
+        try
         {
-            Model = spec.Model,
-            Weights = weights,
-            Data = data,
-            Rate = spec.PruneRate,
-            FineTune = TrainingOptions.PaperFineTune with { Epochs = spec.FineTuneEpochs },
-            Run = run,
-            OnnxOutputPath = candidate,
-        }, sink, cancellationToken);
+            prune = PruneJob.Run(new PruneJob.Options
+            {
+                Model = spec.Model,
+                Weights = weights,
+                Data = data,
+                Rate = spec.PruneRate,
+                FineTune = TrainingOptions.PaperFineTune with { Epochs = spec.FineTuneEpochs },
+                Run = run,
+                OnnxOutputPath = candidate,
+            }, sink, cancellationToken);
+        }
+        catch (CompressException e) when (AttributeToSpec(e, spec) is CompressException attributed)
+        {
+            throw attributed;
+        }
         foreach (var (phase, s) in prune.Seconds) seconds[phase] = s;
         clock.Restart();
 
@@ -158,6 +173,22 @@ public static class SpecJob
             { Line = at?.Line, Column = at?.Column };
         }
         return report;
+    }
+
+    /// <summary>
+    /// A problem with the spec's weights file or data folder (bad checkpoint, dataset not fitting the model), re-aimed
+    /// at the <c>weights</c> or <c>data</c> line of the spec so the build error lands there; the message still names
+    /// the file. Null when the exception concerns something else or already has a position.
+    /// </summary>
+    private static CompressException? AttributeToSpec(CompressException e, BuildSpec spec)
+    {
+        if (e.Line is not null || e.FilePath is null) return null;
+        string full = Path.GetFullPath(e.FilePath);
+        string? key = spec.Weights is not null && full == spec.Weights ? "weights"
+            : spec.Data != "synthetic" && (full == spec.Data || full.StartsWith(spec.Data + Path.DirectorySeparatorChar, StringComparison.Ordinal)) ? "data"
+            : null;
+        if (key is null || spec.LocationOf(key) is not SpecLocation at) return null;
+        return new CompressException(e.Code, e.Message, spec.SpecPath, e.Hint, e) { Line = at.Line, Column = at.Column };
     }
 
     /// <summary>Why the gate fails (null when it passes) and the spec key to point at.</summary>

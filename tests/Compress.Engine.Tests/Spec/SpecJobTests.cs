@@ -120,6 +120,16 @@ public sealed class SpecJobTests : IDisposable
     }
 
     [Fact]
+    public void Run_CorruptWeights_ReportsCmp0103AtTheWeightsLineOfTheSpec()
+    {
+        string spec = WriteSpec(",\n  \"weights\": \"w.safetensors\"");
+        File.WriteAllBytes(_dir.Combine("project", "w.safetensors"), [1, 2, 3]);
+        var e = Assert.Throws<CompressException>(() => SpecJob.Run(spec, new CollectingSink()));
+        Assert.Equal((DiagnosticCode.CorruptWeights, spec, 12, 14), (e.Code, e.FilePath, e.Line, e.Column));
+        Assert.Contains(_dir.Combine("project", "w.safetensors"), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Gate_DropBeyondLimit_FailsOnMaxAccuracyDropWithBothNumbers()
     {
         var spec = new BuildSpec
