@@ -17,6 +17,10 @@ internal static class RunCommand
         var weights = new Option<string?>("--weights") { Description = "Use these baseline weights instead of training a baseline." };
         var rate = new Option<string>("--rate") { Description = "Prune rate: a number in [0, 1], 'knee' or 'safe'.", DefaultValueFactory = _ => defaults.Rate };
         var output = new Option<string>("--output-dir", "-o") { Description = "Output folder.", DefaultValueFactory = _ => defaults.OutputDirectory };
+        var spec = new Option<string?>("--spec")
+        {
+            Description = "Build from a JSON spec file (build/compress.schema.json) with an accuracy gate; the spec wins over every other option of this command except --json.",
+        };
         var command = new Command("run", "The main job: train a baseline, analyse, prune at the safe rate, fine-tune, evaluate, summarise.");
         // The main job's model defaults differ from the other commands': a narrow ResNet-18 that trains in minutes on a CPU.
         var model = new Option<string>("--model", "-m") { Description = common.Model.Description, DefaultValueFactory = _ => defaults.Model.Architecture };
@@ -32,8 +36,19 @@ internal static class RunCommand
         common.AddRun(command);
         command.Add(output);
         command.Add(common.Json);
+        command.Add(spec);
         command.SetAction(r =>
         {
+            if (r.GetValue(spec) is string specPath)
+            {
+                var report = Engine.Spec.SpecJob.Run(specPath, context.Sink, context.Cancellation);
+                if (r.GetValue(common.Json)) context.WriteJson(report);
+                else
+                    context.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"{report.Name}: rate {report.Rate.Value:F4} ({report.Rate.Source}), ONNX accuracy {report.Accuracy.Onnx:F2}% " +
+                        $"(unpruned {report.Accuracy.Unpruned:F2}%), {report.FileBytes} bytes, p50 {report.Latency.P50Ms:F3} ms; wrote {report.Onnx}"));
+                return 0;
+            }
             var result = MainJob.Run(new MainJob.Options
             {
                 Model = new Engine.Models.ModelOptions

@@ -76,4 +76,13 @@ public static class DiagnosticCode
     public const string OrtCudaUnavailable = "CMP0505";
     /// <summary>An ONNX graph cannot be profiled (a Conv, Gemm or BatchNormalization input shape cannot be derived).</summary>
     public const string OnnxGraphUnsupported = "CMP0550";
+
+    /// <summary>A spec file (compress run --spec) is not valid JSON (gives the line and column).</summary>
+    public const string SpecSyntaxError = "CMP0601";
+    /// <summary>A spec file has a key the engine does not know (warning, with a did-you-mean suggestion).</summary>
+    public const string UnknownSpecKey = "CMP0602";
+    /// <summary>A spec value has the wrong type or is out of range (gives the key, its line and column).</summary>
+    public const string InvalidSpecValue = "CMP0603";
+    /// <summary>The accuracy gate failed: the ONNX artifact's accuracy is below minAccuracy or dropped more than maxAccuracyDrop.</summary>
+    public const string AccuracyGateFailed = "CMP0604";
 }

@@ -91,6 +91,7 @@ public static class PruneJob
                 ["compress.accuracy_finetuned"] = afterFineTune.Accuracy.ToString("R", c),
                 ["compress.seed"] = options.Run.Seed.ToString(c),
             };
+            sink.Progress($"export: verified, compacted ONNX to {options.OnnxOutputPath}");
             model.eval();
             var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
             {
@@ -102,6 +103,7 @@ public static class PruneJob
             // The artifact itself, not the training copy: its accuracy on the same split, in ONNX Runtime.
             using var onnx = Benchmark.OrtClassifier.Load(export.Output, sink: sink);
             accuracyOnnx = onnx.Accuracy(splits.Test, normalization, evalBatch, cancellationToken);
+            sink.Progress(string.Create(c, $"evaluate (onnx): accuracy {accuracyOnnx:F2}% in ONNX Runtime on {splits.Test.Count} images"));
             timings["evaluateOnnx"] = Lap(clock);
         }
         if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);

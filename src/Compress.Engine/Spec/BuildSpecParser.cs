@@ -1,0 +1,380 @@
+using System.Globalization;
+using System.Text.Json;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Models;
+
+namespace Compress.Engine.Spec;
+
+/// <summary>
+/// Reads a <c>compress run --spec</c> JSON file with a position-tracking <see cref="Utf8JsonReader"/>, so that every
+/// problem carries the line and column MSBuild and editors jump to. Collects all problems instead of stopping at the
+/// first: a syntax error (CMP0601), unknown keys (warning CMP0602 with a did-you-mean), wrong types and values out of
+/// range (CMP0603; CMP0101 unknown architecture, CMP0102 model option, CMP0301 prune rate), missing weights (CMP0005)
+/// or data (CMP0201). Comments and trailing commas are allowed, as in other build files.
+/// </summary>
+public static class BuildSpecParser
+{
+    /// <summary>Every key the parser knows, dotted for nested ones; build/compress.schema.json lists the same set.</summary>
+    public static IReadOnlyList<string> Keys { get; } =
+    [
+        "name", "model", "model.architecture", "model.widthMultiplier", "model.classes", "weights", "data",
+        "syntheticTrain", "syntheticTest", "pruneRate", "fineTuneEpochs", "baselineEpochs", "minAccuracy",
+        "maxAccuracyDrop", "device", "seed", "threads", "outputDirectory", "intermediateDirectory", "cacheDirectory",
+    ];
+
+    private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
+    private static readonly string[] ModelKeys = [.. Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal)).Select(k => k[6..])];
+
+    /// <summary>
+    /// Reads and validates <paramref name="path"/>. Warnings and every error but the last go to <paramref name="sink"/>
+    /// (each exactly once, in file order); the last error is thrown, so a caller that prints the exception prints all.
+    /// </summary>
+    public static BuildSpec Load(string path, IDiagnosticSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(sink);
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new CompressException(DiagnosticCode.FileNotFound, $"Spec file '{full}' does not exist.", full,
+                "Check the path given to --spec.");
+        var (spec, diagnostics) = Parse(full, File.ReadAllBytes(full));
+        var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        foreach (var d in diagnostics)
+            if (d.Severity == DiagnosticSeverity.Warning || (errors.Count > 0 && !ReferenceEquals(d, errors[^1]))) sink.Report(d);
+        if (errors.Count > 0)
+        {
+            var last = errors[^1];
+            throw new CompressException(last.Code, last.Message, last.FilePath, last.Hint) { Line = last.Line, Column = last.Column };
+        }
+        return spec!;
+    }
+
+    /// <summary>
+    /// Parses <paramref name="utf8"/> as the spec at <paramref name="path"/> (relative paths resolve against its folder;
+    /// weights and data must exist). Returns the spec (null when there are errors) and every diagnostic in file order.
+    /// </summary>
+    public static (BuildSpec? Spec, IReadOnlyList<Diagnostic> Diagnostics) Parse(string path, ReadOnlySpan<byte> utf8)
+    {
+        string full = Path.GetFullPath(path);
+        var diagnostics = new List<Diagnostic>();
+        if (utf8.StartsWith("\uFEFF"u8)) utf8 = utf8[3..];
+        Node root;
+        try
+        {
+            root = Node.Read(utf8);
+        }
+        catch (JsonException e)
+        {
+            int line = (int)(e.LineNumber ?? 0) + 1;
+            int column = (int)(e.BytePositionInLine ?? 0) + 1;
+            diagnostics.Add(Diagnostic.Error(DiagnosticCode.SpecSyntaxError, $"The spec is not valid JSON: {StripPosition(e.Message)}",
+                full, "Fix the JSON syntax (comments and trailing commas are allowed).", line, column));
+            return (null, diagnostics);
+        }
+        return new Reader(full, diagnostics).Read(root);
+    }
+
+    /// <summary>Levenshtein edit distance (insert, delete, substitute; each cost 1), case-insensitive.</summary>
+    public static int EditDistance(string a, string b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        a = a.ToLowerInvariant();
+        b = b.ToLowerInvariant();
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++) previous[j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+                current[j] = Math.Min(Math.Min(previous[j] + 1, current[j - 1] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
+    }
+
+    /// <summary>The known key closest to <paramref name="key"/> when it is close enough to be a typo, else null.</summary>
+    public static string? Suggest(string key, IEnumerable<string> known)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var best = known.Select(k => (Key: k, Distance: EditDistance(key, k))).OrderBy(p => p.Distance).FirstOrDefault();
+        return best.Key is not null && best.Distance <= Math.Max(2, key.Length / 3) ? best.Key : null;
+    }
+
+    private static string StripPosition(string message)
+    {
+        int at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (at > 0 ? message[..at] : message).Trim();
+    }
+
+    private sealed class Reader(string specPath, List<Diagnostic> diagnostics)
+    {
+        private readonly string _folder = Path.GetDirectoryName(specPath)!;
+        private readonly Dictionary<string, SpecLocation> _locations = [];
+        private int _errors;
+
+        public (BuildSpec? Spec, IReadOnlyList<Diagnostic> Diagnostics) Read(Node root)
+        {
+            if (root.Kind != JsonTokenType.StartObject)
+            {
+                Error(DiagnosticCode.InvalidSpecValue, "The spec must be a JSON object ({ \"name\": ... }).", root.Location);
+                return (null, diagnostics);
+            }
+            var values = Properties(root, "", TopKeys);
+            var defaults = new BuildSpec { SpecPath = specPath, Name = "x", OutputDirectory = "", IntermediateDirectory = "", CacheDirectory = "" };
+            string name = String(values, "name") ?? Path.GetFileNameWithoutExtension(specPath);
+            if (values.TryGetValue("name", out var nameNode) && (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0))
+                Error(DiagnosticCode.InvalidSpecValue, $"'name' must be a non-empty file name (got \"{name}\").", nameNode.Location);
+
+            var model = defaults.Model;
+            if (values.TryGetValue("model", out var modelNode) && modelNode.Kind != JsonTokenType.Null)
+            {
+                if (modelNode.Kind != JsonTokenType.StartObject)
+                    TypeError("model", "an object { \"architecture\", \"widthMultiplier\", \"classes\" }", modelNode);
+                else
+                {
+                    var m = Properties(modelNode, "model.", ModelKeys);
+                    string? architecture = String(m, "model.architecture");
+                    if (architecture is not null && !ModelFactory.Architectures.Contains(architecture, StringComparer.OrdinalIgnoreCase))
+                    {
+                        string? close = Suggest(architecture, ModelFactory.Architectures);
+                        Error(DiagnosticCode.UnknownArchitecture, $"Unknown architecture '{architecture}'" +
+                            (close is null ? "." : $"; did you mean '{close}'?"), m["model.architecture"].Location,
+                            $"Use one of: {string.Join(", ", ModelFactory.Architectures)}.");
+                    }
+                    double? width = Number(m, "model.widthMultiplier", 1e-9, double.MaxValue, "a number > 0", DiagnosticCode.InvalidModelOption);
+                    int? classes = Integer(m, "model.classes", 2, int.MaxValue, "an integer >= 2", DiagnosticCode.InvalidModelOption);
+                    model = new ModelOptions
+                    {
+                        Architecture = architecture?.ToLowerInvariant() ?? model.Architecture,
+                        WidthMultiplier = width ?? model.WidthMultiplier,
+                        Classes = classes ?? model.Classes,
+                    };
+                }
+            }
+
+            string? weights = ExistingPath(values, "weights", isFolder: false);
+            string data = DataSource(values);
+            string rate = RateValue(values);
+            var spec = new BuildSpec
+            {
+                SpecPath = specPath,
+                Name = name,
+                Model = model,
+                Weights = weights,
+                Data = data,
+                SyntheticTrain = Integer(values, "syntheticTrain", 1, int.MaxValue, "an integer >= 1") ?? defaults.SyntheticTrain,
+                SyntheticTest = Integer(values, "syntheticTest", 1, int.MaxValue, "an integer >= 1") ?? defaults.SyntheticTest,
+                PruneRate = rate,
+                FineTuneEpochs = Integer(values, "fineTuneEpochs", 0, 10_000, "an integer in [0, 10000]") ?? defaults.FineTuneEpochs,
+                BaselineEpochs = Integer(values, "baselineEpochs", 1, 10_000, "an integer in [1, 10000]") ?? defaults.BaselineEpochs,
+                MinAccuracy = Number(values, "minAccuracy", 0, 100, "a percentage in [0, 100]"),
+                MaxAccuracyDrop = Number(values, "maxAccuracyDrop", 0, 100, "a number of percentage points in [0, 100]"),
+                Device = DeviceValue(values),
+                Seed = Integer(values, "seed", int.MinValue, int.MaxValue, "an integer") ?? 0,
+                Threads = Integer(values, "threads", 0, 4096, "an integer >= 0 (0 = one per core)") ?? 0,
+                OutputDirectory = FullPath(String(values, "outputDirectory") ?? Path.Combine("bin", "compress")),
+                IntermediateDirectory = FullPath(String(values, "intermediateDirectory") ?? Path.Combine("obj", "compress")),
+                CacheDirectory = "",
+                Locations = _locations,
+            };
+            spec = spec with
+            {
+                CacheDirectory = String(values, "cacheDirectory") is string cache ? FullPath(cache) : Path.Combine(spec.IntermediateDirectory, "cache"),
+            };
+            diagnostics.Sort((x, y) => (x.Line ?? 0, x.Column ?? 0).CompareTo((y.Line ?? 0, y.Column ?? 0)));
+            return (_errors == 0 ? spec : null, diagnostics);
+        }
+
+        private Dictionary<string, Node> Properties(Node obj, string prefix, string[] known)
+        {
+            var result = new Dictionary<string, Node>(StringComparer.Ordinal);
+            foreach (var (key, keyLocation, value) in obj.Properties!)
+            {
+                if (!known.Contains(key, StringComparer.Ordinal))
+                {
+                    string? close = Suggest(key, known);
+                    diagnostics.Add(new Diagnostic(DiagnosticSeverity.Warning, DiagnosticCode.UnknownSpecKey,
+                        $"Unknown key '{prefix}{key}' is ignored" + (close is null ? "." : $"; did you mean '{prefix}{close}'?"),
+                        specPath, "See build/compress.schema.json for the keys.", keyLocation.Line, keyLocation.Column));
+                    continue;
+                }
+                if (result.ContainsKey(prefix + key))
+                    Error(DiagnosticCode.InvalidSpecValue, $"Key '{prefix}{key}' appears twice.", keyLocation);
+                result[prefix + key] = value;
+                _locations[prefix + key] = value.Location;
+            }
+            return result;
+        }
+
+        private string FullPath(string relative) => Path.GetFullPath(Path.Combine(_folder, relative));
+
+        private string? String(Dictionary<string, Node> values, string key)
+        {
+            if (!values.TryGetValue(key, out var node) || node.Kind == JsonTokenType.Null) return null;
+            if (node.Kind == JsonTokenType.String) return node.Text;
+            TypeError(key, "a string", node);
+            return null;
+        }
+
+        private string? ExistingPath(Dictionary<string, Node> values, string key, bool isFolder)
+        {
+            string? text = String(values, key);
+            if (text is null) return null;
+            string full = FullPath(text);
+            if (!(isFolder ? Directory.Exists(full) : File.Exists(full)))
+                Error(DiagnosticCode.FileNotFound, $"'{key}': the file '{full}' does not exist.", values[key].Location,
+                    "Paths in a spec are relative to the spec file's folder; omit 'weights' to train a baseline.");
+            return full;
+        }
+
+        private string DataSource(Dictionary<string, Node> values)
+        {
+            string? text = String(values, "data");
+            if (text is null || text.Equals("synthetic", StringComparison.OrdinalIgnoreCase)) return "synthetic";
+            string full = FullPath(text);
+            if (!Directory.Exists(full))
+                Error(DiagnosticCode.DatasetNotFound, $"'data': the dataset folder '{full}' does not exist.", values["data"].Location,
+                    "Use \"synthetic\" or a folder (relative to the spec file) with CIFAR-10 binary, MNIST IDX or class sub-folders.");
+            return full;
+        }
+
+        private string RateValue(Dictionary<string, Node> values)
+        {
+            if (!values.TryGetValue("pruneRate", out var node) || node.Kind == JsonTokenType.Null) return "safe";
+            const string hint = "Use a number in [0, 1], \"knee\" or \"safe\".";
+            if (node.Kind == JsonTokenType.Number)
+            {
+                if (node.Number is >= 0 and <= 1) return node.Number.ToString("R", CultureInfo.InvariantCulture);
+                Error(DiagnosticCode.InvalidRate, $"'pruneRate' {node.Raw} is outside [0, 1].", node.Location, hint);
+                return "safe";
+            }
+            if (node.Kind == JsonTokenType.String && node.Text!.Trim().ToLowerInvariant() is "knee" or "safe")
+                return node.Text.Trim().ToLowerInvariant();
+            Error(DiagnosticCode.InvalidRate, $"'pruneRate' {node.Raw} is not a number in [0, 1], \"knee\" or \"safe\".", node.Location, hint);
+            return "safe";
+        }
+
+        private string DeviceValue(Dictionary<string, Node> values)
+        {
+            string? text = String(values, "device");
+            if (text is null) return "cpu";
+            string lower = text.Trim().ToLowerInvariant();
+            if (lower is "cpu" or "cuda" or "auto") return lower;
+            Error(DiagnosticCode.InvalidSpecValue, $"'device' \"{text}\" is not cpu, cuda or auto.", values["device"].Location,
+                "Use \"cpu\", \"cuda\" or \"auto\".");
+            return "cpu";
+        }
+
+        private double? Number(Dictionary<string, Node> values, string key, double min, double max, string expected,
+            string code = DiagnosticCode.InvalidSpecValue)
+        {
+            if (!values.TryGetValue(key, out var node) || node.Kind == JsonTokenType.Null) return null;
+            if (node.Kind != JsonTokenType.Number) { TypeError(key, expected, node, code); return null; }
+            if (node.Number >= min && node.Number <= max) return node.Number;
+            Error(code, $"'{key}' {node.Raw} is out of range: expected {expected}.", node.Location);
+            return null;
+        }
+
+        private int? Integer(Dictionary<string, Node> values, string key, int min, int max, string expected,
+            string code = DiagnosticCode.InvalidSpecValue)
+        {
+            if (!values.TryGetValue(key, out var node) || node.Kind == JsonTokenType.Null) return null;
+            if (node.Kind != JsonTokenType.Number || node.Integer is null) { TypeError(key, expected, node, code); return null; }
+            int value = node.Integer.Value;
+            if (value >= min && value <= max) return value;
+            Error(code, $"'{key}' {node.Raw} is out of range: expected {expected}.", node.Location);
+            return null;
+        }
+
+        private void TypeError(string key, string expected, Node node, string code = DiagnosticCode.InvalidSpecValue) =>
+            Error(code, $"'{key}' must be {expected} (got {node.Raw}).", node.Location);
+
+        private void Error(string code, string message, SpecLocation at, string? hint = null)
+        {
+            _errors++;
+            diagnostics.Add(Diagnostic.Error(code, message, specPath, hint ?? "See build/compress.schema.json.", at.Line, at.Column));
+        }
+    }
+
+    /// <summary>A JSON value with the position of its first character.</summary>
+    private sealed class Node
+    {
+        public JsonTokenType Kind { get; private init; }
+        public SpecLocation Location { get; private init; }
+        public string? Text { get; private init; }
+        public double Number { get; private init; }
+        public int? Integer { get; private init; }
+        /// <summary>The value as written (strings quoted, containers abbreviated), for messages.</summary>
+        public string Raw { get; private init; } = "";
+        public List<(string Key, SpecLocation KeyLocation, Node Value)>? Properties { get; private init; }
+
+        public static Node Read(ReadOnlySpan<byte> utf8)
+        {
+            var lines = new Lines(utf8);
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            if (!reader.Read()) throw new JsonException("The file is empty.", null, 0, 0);
+            var node = ReadValue(ref reader, lines);
+            if (reader.Read()) throw new JsonException("Unexpected content after the top-level value.", null, 0, 0);
+            return node;
+        }
+
+        private static Node ReadValue(ref Utf8JsonReader reader, Lines lines)
+        {
+            var at = lines.Locate(reader.TokenStartIndex);
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    var properties = new List<(string, SpecLocation, Node)>();
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        string key = reader.GetString()!;
+                        var keyAt = lines.Locate(reader.TokenStartIndex);
+                        reader.Read();
+                        properties.Add((key, keyAt, ReadValue(ref reader, lines)));
+                    }
+                    return new Node { Kind = JsonTokenType.StartObject, Location = at, Properties = properties, Raw = "an object" };
+                case JsonTokenType.StartArray:
+                    reader.Skip();
+                    return new Node { Kind = JsonTokenType.StartArray, Location = at, Raw = "an array" };
+                case JsonTokenType.String:
+                    string text = reader.GetString()!;
+                    return new Node { Kind = JsonTokenType.String, Location = at, Text = text, Raw = $"\"{text}\"" };
+                case JsonTokenType.Number:
+                    return new Node
+                    {
+                        Kind = JsonTokenType.Number, Location = at, Number = reader.GetDouble(),
+                        Integer = reader.TryGetInt32(out int i) ? i : null,
+                        Raw = System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+                    };
+                default:
+                    return new Node
+                    {
+                        Kind = reader.TokenType, Location = at,
+                        Raw = reader.TokenType switch { JsonTokenType.True => "true", JsonTokenType.False => "false", _ => "null" },
+                    };
+            }
+        }
+    }
+
+    /// <summary>Maps a byte offset to a 1-based line and a 1-based column counted in characters (code points).</summary>
+    private sealed class Lines
+    {
+        private readonly byte[] _bytes;
+
+        public Lines(ReadOnlySpan<byte> utf8) => _bytes = utf8.ToArray();
+
+        public SpecLocation Locate(long offset)
+        {
+            int line = 1, column = 1;
+            for (long i = 0; i < offset && i < _bytes.Length; i++)
+            {
+                byte b = _bytes[i];
+                if (b == (byte)'\n') { line++; column = 1; }
+                else if ((b & 0xC0) != 0x80) column++;
+            }
+            return new SpecLocation(line, column);
+        }
+    }
+}

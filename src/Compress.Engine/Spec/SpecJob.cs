@@ -1,0 +1,261 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Compress.Engine.Benchmark;
+using Compress.Engine.Data;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Export;
+using Compress.Engine.Pipeline;
+using Compress.Engine.Reporting;
+using Compress.Engine.Runtime;
+using Compress.Engine.Training;
+
+namespace Compress.Engine.Spec;
+
+/// <summary>
+/// <c>compress run --spec FILE.json</c>, the engine side of the build step: load or train (and cache) the baseline,
+/// prune, fine-tune, export a verified compacted ONNX, measure it in ONNX Runtime, then apply the accuracy gate. Only
+/// an artifact that passes reaches <c>&lt;outputDirectory&gt;/&lt;name&gt;.onnx</c>; a rejected one is kept as
+/// <c>&lt;intermediateDirectory&gt;/&lt;name&gt;.rejected.onnx</c> so it can be inspected, and the report is written
+/// either way. The baseline is cached by a hash of everything that determines it, so rebuilds do not retrain.
+/// </summary>
+public static class SpecJob
+{
+    /// <summary>Timed ONNX Runtime runs for the latency figure (after <see cref="WarmupRuns"/> untimed ones).</summary>
+    public const int TimedRuns = 50;
+
+    /// <summary>Untimed runs before timing.</summary>
+    public const int WarmupRuns = 10;
+
+    /// <summary>Reads <paramref name="specPath"/> (see <see cref="BuildSpecParser.Load"/>) and runs it.</summary>
+    public static BuildReport Run(string specPath, IDiagnosticSink sink, CancellationToken cancellationToken = default) =>
+        Run(BuildSpecParser.Load(specPath, sink), sink, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="spec"/> and returns the report of an accepted artifact; throws CMP0604 (after writing the
+    /// report and keeping the rejected ONNX) when the gate fails.
+    /// </summary>
+    public static BuildReport Run(BuildSpec spec, IDiagnosticSink sink, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(sink);
+        var c = CultureInfo.InvariantCulture;
+        var seconds = new Dictionary<string, double>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var data = new DataOptions
+        {
+            Source = spec.Data,
+            Synthetic = new SyntheticDataOptions { TrainCount = spec.SyntheticTrain, TestCount = spec.SyntheticTest },
+        };
+        var run = new RunOptions { Device = TorchRuntime.ParseDevice(spec.Device), Threads = spec.Threads, Seed = spec.Seed };
+        string dataHash = DataHash(data);
+        sink.Progress($"spec: {spec.SpecPath}: {spec.Name} ({spec.Model.Architecture}, width {spec.Model.WidthMultiplier.ToString(c)}, data {spec.Data})");
+
+        // Baseline: given, cached, or trained now and cached.
+        bool cached = false;
+        string weights;
+        if (spec.Weights is not null)
+        {
+            weights = spec.Weights;
+            sink.Progress($"baseline: using weights {weights}");
+        }
+        else
+        {
+            var training = TrainingOptions.CifarBaseline with { Epochs = spec.BaselineEpochs };
+            string key = JsonOutput.Serialize(new { spec.Model, data = dataHash, training, spec.Seed, spec.Device });
+            weights = Path.Combine(spec.CacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32] + ".safetensors");
+            if (File.Exists(weights))
+            {
+                cached = true;
+                sink.Progress($"baseline: reusing cached {weights}");
+            }
+            else
+            {
+                sink.Progress($"baseline: training {spec.Model.Architecture} for {spec.BaselineEpochs} epoch(s); cached at {weights}");
+                Directory.CreateDirectory(spec.CacheDirectory);
+                try
+                {
+                    TrainJob.Run(new TrainJob.Options { Model = spec.Model, Data = data, Training = training, Run = run, OutputPath = weights },
+                        sink, cancellationToken);
+                }
+                catch (CompressException e) when (AttributeToSpec(e, spec) is CompressException attributed)
+                {
+                    throw attributed;
+                }
+            }
+        }
+        seconds["baseline"] = Lap(clock);
+
+        Directory.CreateDirectory(spec.IntermediateDirectory);
+        string candidate = Path.Combine(spec.IntermediateDirectory, spec.Name + ".candidate.onnx");
+        PruneResult prune;
+        try
+        {
+            prune = PruneJob.Run(new PruneJob.Options
+            {
+                Model = spec.Model,
+                Weights = weights,
+                Data = data,
+                Rate = spec.PruneRate,
+                FineTune = TrainingOptions.PaperFineTune with { Epochs = spec.FineTuneEpochs },
+                Run = run,
+                OnnxOutputPath = candidate,
+            }, sink, cancellationToken);
+        }
+        catch (CompressException e) when (AttributeToSpec(e, spec) is CompressException attributed)
+        {
+            throw attributed;
+        }
+        foreach (var (phase, s) in prune.Seconds) seconds[phase] = s;
+        clock.Restart();
+
+        var latency = MeasureLatency(candidate, spec, sink, cancellationToken);
+        seconds["latency"] = Lap(clock);
+
+        double onnxAccuracy = prune.AccuracyOnnx!.Value;
+        var (reason, gateKey) = Gate(spec, prune.AccuracyBefore, onnxAccuracy);
+        var gate = new BuildReport.GateReport(reason is null, spec.MinAccuracy, spec.MaxAccuracyDrop, reason);
+        sink.Progress(reason is null ? $"gate: passed (ONNX accuracy {onnxAccuracy.ToString("F2", c)}%)" : $"gate: failed: {reason}");
+
+        string accepted = Path.Combine(spec.OutputDirectory, spec.Name + ".onnx");
+        string rejected = Path.Combine(spec.IntermediateDirectory, spec.Name + ".rejected.onnx");
+        string onnxPath = reason is null ? accepted : rejected;
+        if (reason is null)
+        {
+            AtomicFile.Write(accepted, stream =>
+            {
+                using var source = File.OpenRead(candidate);
+                source.CopyTo(stream);
+            });
+            File.Delete(candidate);
+            if (File.Exists(rejected)) File.Delete(rejected);
+        }
+        else File.Move(candidate, rejected, overwrite: true);
+        seconds["write"] = Lap(clock);
+
+        var export = prune.Export!;
+        var report = new BuildReport
+        {
+            Name = spec.Name,
+            Model = spec.Model.Architecture,
+            Options = spec,
+            Seed = spec.Seed,
+            Rate = new BuildReport.RateReport(prune.Rate, prune.RateSource, prune.Analysis.Knee.Rate,
+                prune.Analysis.KurtosisOfKurtoses, prune.Analysis.Modifier, prune.Analysis.SafeRate),
+            Parameters = prune.Parameters,
+            ParametersOnnx = export.Compaction?.ParametersAfter ?? export.Parameters,
+            Sparsity = prune.Sparsity,
+            Macs = export.Macs,
+            FileBytes = export.FileBytes,
+            Accuracy = new BuildReport.AccuracyReport(prune.AccuracyBefore, prune.AccuracyAfterPrune, prune.AccuracyAfterFinetune, onnxAccuracy),
+            Latency = latency,
+            Gate = gate,
+            EngineVersion = OnnxExporter.ProducerVersion,
+            Inputs = new Dictionary<string, string>
+            {
+                ["spec"] = FileHash(spec.SpecPath),
+                ["weights"] = (spec.Weights is null ? "baseline " : "") + FileHash(weights),
+                ["data"] = dataHash,
+            },
+            BaselineCached = cached,
+            Onnx = Path.GetFullPath(onnxPath),
+            Seconds = seconds,
+        };
+        string reportPath = Path.Combine(spec.OutputDirectory, spec.Name + ".report.json");
+        JsonOutput.WriteFile(reportPath, report);
+        sink.Progress($"report: {reportPath}");
+        if (reason is not null)
+        {
+            var at = spec.LocationOf(gateKey!);
+            throw new CompressException(DiagnosticCode.AccuracyGateFailed, $"Accuracy gate failed for '{spec.Name}': {reason}; " +
+                $"the rejected model is at {rejected} and {accepted} was not written.", spec.SpecPath,
+                "Lower pruneRate (e.g. \"knee\" or a number), raise fineTuneEpochs, or relax the gate.")
+            { Line = at?.Line, Column = at?.Column };
+        }
+        return report;
+    }
+
+    /// <summary>
+    /// A problem with the spec's weights file or data folder (bad checkpoint, dataset not fitting the model), re-aimed
+    /// at the <c>weights</c> or <c>data</c> line of the spec so the build error lands there; the message still names
+    /// the file. Null when the exception concerns something else or already has a position.
+    /// </summary>
+    private static CompressException? AttributeToSpec(CompressException e, BuildSpec spec)
+    {
+        if (e.Line is not null || e.FilePath is null) return null;
+        string full = Path.GetFullPath(e.FilePath);
+        string? key = spec.Weights is not null && full == spec.Weights ? "weights"
+            : spec.Data != "synthetic" && (full == spec.Data || full.StartsWith(spec.Data + Path.DirectorySeparatorChar, StringComparison.Ordinal)) ? "data"
+            : null;
+        if (key is null || spec.LocationOf(key) is not SpecLocation at) return null;
+        return new CompressException(e.Code, e.Message, spec.SpecPath, e.Hint, e) { Line = at.Line, Column = at.Column };
+    }
+
+    /// <summary>Why the gate fails (null when it passes) and the spec key to point at.</summary>
+    internal static (string? Reason, string? Key) Gate(BuildSpec spec, double unpruned, double onnx)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (spec.MinAccuracy is double min && onnx < min)
+            return (string.Create(c, $"accuracy {onnx:F2}% is below minAccuracy {min}%"), "minAccuracy");
+        if (spec.MaxAccuracyDrop is double drop && unpruned - onnx > drop)
+            return (string.Create(c, $"accuracy dropped {unpruned - onnx:F2} points ({unpruned:F2}% to {onnx:F2}%), more than maxAccuracyDrop {drop}"),
+                "maxAccuracyDrop");
+        return (null, null);
+    }
+
+    private static BuildReport.LatencyReport MeasureLatency(string onnx, BuildSpec spec, IDiagnosticSink sink,
+        CancellationToken cancellationToken)
+    {
+        bool cuda = spec.Device == "cuda" || (spec.Device == "auto" && TorchRuntime.CudaAvailable());
+        using var classifier = OrtClassifier.Load(onnx, new OrtSessionSettings
+        {
+            Device = cuda ? OrtDeviceKind.Cuda : OrtDeviceKind.Cpu,
+            Threads = spec.Threads,
+        }, sink);
+        using var runner = classifier.CreateRunner(1);
+        runner.Input.Clear();
+        for (int i = 0; i < WarmupRuns; i++) runner.Run();
+        var samples = new double[TimedRuns];
+        for (int i = 0; i < TimedRuns; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            runner.Run();
+            samples[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        var stats = LatencyStats.FromSamples(samples);
+        string device = classifier.Device == OrtDeviceKind.Cuda ? "cuda" : "cpu";
+        sink.Progress(string.Create(CultureInfo.InvariantCulture,
+            $"latency: ONNX Runtime ({device}) batch 1: p50 {stats.P50:F3} ms, p90 {stats.P90:F3} ms over {TimedRuns} runs"));
+        return new BuildReport.LatencyReport(stats.P50, stats.P90, TimedRuns, 1, device);
+    }
+
+    /// <summary><c>synthetic(train=..,test=..,seed=..)</c>, or the SHA-256 of a folder's files (relative names and contents).</summary>
+    private static string DataHash(DataOptions data)
+    {
+        if (data.Source.Equals("synthetic", StringComparison.OrdinalIgnoreCase))
+            return string.Create(CultureInfo.InvariantCulture,
+                $"synthetic(train={data.Synthetic.TrainCount},test={data.Synthetic.TestCount},seed={data.Synthetic.Seed},generator={SyntheticImages.GeneratorVersion})");
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in Directory.EnumerateFiles(data.Source, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(data.Source, file).Replace('\\', '/') + "\n"));
+            using var stream = File.OpenRead(file);
+            hash.AppendData(SHA256.HashData(stream));
+        }
+        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static string FileHash(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static double Lap(System.Diagnostics.Stopwatch clock)
+    {
+        double s = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        return s;
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.Json;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Spec;
+using Compress.Engine.Tests.Data;
+
+namespace Compress.Engine.Tests.Spec;
+
+public sealed class BuildSpecParserTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private (BuildSpec? Spec, IReadOnlyList<Diagnostic> Diagnostics) Parse(string json, string file = "app.json") =>
+        BuildSpecParser.Parse(_dir.Combine(file), Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void Parse_MinimalSpec_FillsDefaultsAndResolvesDirectoriesAgainstTheSpecFolder()
+    {
+        var (spec, diagnostics) = Parse("{ \"outputDirectory\": \"out\" }", "tiny.json");
+        Assert.Empty(diagnostics);
+        Assert.NotNull(spec);
+        Assert.Equal("tiny", spec.Name);
+        Assert.Equal("safe", spec.PruneRate);
+        Assert.Equal(1, spec.FineTuneEpochs);
+        Assert.Equal("synthetic", spec.Data);
+        Assert.Equal(_dir.Combine("out"), spec.OutputDirectory);
+        Assert.Equal(_dir.Combine("obj", "compress"), spec.IntermediateDirectory);
+        Assert.Equal(_dir.Combine("obj", "compress", "cache"), spec.CacheDirectory);
+        Assert.Null(spec.MinAccuracy);
+    }
+
+    [Fact]
+    public void Parse_RelativeWeightsAndData_ResolveAgainstTheSpecFolderNotTheWorkingDirectory()
+    {
+        Directory.CreateDirectory(_dir.Combine("sub", "images"));
+        File.WriteAllBytes(_dir.Combine("sub", "w.safetensors"), [1]);
+        var (spec, diagnostics) = Parse("{ \"weights\": \"w.safetensors\", \"data\": \"images\", \"cacheDirectory\": \"../c\" }",
+            Path.Combine("sub", "s.json"));
+        Assert.Empty(diagnostics);
+        Assert.Equal(_dir.Combine("sub", "w.safetensors"), spec!.Weights);
+        Assert.Equal(_dir.Combine("sub", "images"), spec.Data);
+        Assert.Equal(_dir.Combine("c"), spec.CacheDirectory);
+    }
+
+    [Fact]
+    public void Parse_MissingWeightsAndData_ReportCmp0005AndCmp0201AtTheirLines()
+    {
+        var (spec, diagnostics) = Parse("{\n  \"weights\": \"nope.safetensors\",\n  \"data\": \"no-folder\"\n}");
+        Assert.Null(spec);
+        Assert.Collection(diagnostics,
+            d => Assert.Equal((DiagnosticCode.FileNotFound, 2, 14), (d.Code, d.Line!.Value, d.Column!.Value)),
+            d => Assert.Equal((DiagnosticCode.DatasetNotFound, 3, 11), (d.Code, d.Line!.Value, d.Column!.Value)));
+        Assert.Contains(_dir.Combine("nope.safetensors"), diagnostics[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SyntaxError_ReportsCmp0601AtTheLineAndColumnOfTheBadToken()
+    {
+        // Line 4 lacks the comma before it: the parser stops at the quote that opens "threads" (line 4, column 3).
+        var (spec, diagnostics) = Parse("{\n  \"name\": \"a\",\n  \"seed\": 1\n  \"threads\": 2\n}");
+        Assert.Null(spec);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal(DiagnosticCode.SpecSyntaxError, d.Code);
+        Assert.Equal((4, 3), (d.Line!.Value, d.Column!.Value));
+        Assert.StartsWith(_dir.Combine("app.json") + "(4,3): error CMP0601:", d.Format(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SeveralBadValues_ReportsEveryOneAtItsValue()
+    {
+        string json = "{\n  \"pruneRate\": 1.5,\n  \"fineTuneEpochs\": -1,\n  \"model\": { \"architecture\": \"resnet19\", \"classes\": \"ten\" },\n" +
+                      "  \"minAccuracy\": 101,\n  \"device\": \"tpu\"\n}";
+        var (spec, diagnostics) = Parse(json);
+        Assert.Null(spec);
+        var found = diagnostics.Select(d => (d.Code, d.Line!.Value, d.Column!.Value)).ToList();
+        Assert.Equal(
+        [
+            (DiagnosticCode.InvalidRate, 2, 16),
+            (DiagnosticCode.InvalidSpecValue, 3, 21),
+            (DiagnosticCode.UnknownArchitecture, 4, 30),
+            (DiagnosticCode.InvalidModelOption, 4, 53),
+            (DiagnosticCode.InvalidSpecValue, 5, 18),
+            (DiagnosticCode.InvalidSpecValue, 6, 13),
+        ], found);
+        Assert.All(diagnostics, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
+        Assert.Contains("did you mean 'resnet18'", diagnostics[2].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_UnknownKey_WarnsWithSuggestionAndStillParses()
+    {
+        var (spec, diagnostics) = Parse("{\n  \"minAcuracy\": 50,\n  \"model\": { \"clases\": 3 },\n  \"zzzzzzzz\": 1\n}");
+        Assert.NotNull(spec);
+        Assert.Null(spec.MinAccuracy);
+        Assert.All(diagnostics, d => Assert.Equal((DiagnosticSeverity.Warning, DiagnosticCode.UnknownSpecKey), (d.Severity, d.Code)));
+        Assert.Equal([(2, 3), (3, 14), (4, 3)], diagnostics.Select(d => (d.Line!.Value, d.Column!.Value)));
+        Assert.Contains("did you mean 'minAccuracy'?", diagnostics[0].Message, StringComparison.Ordinal);
+        Assert.Contains("did you mean 'model.classes'?", diagnostics[1].Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("did you mean", diagnostics[2].Message, StringComparison.Ordinal);
+        Assert.Contains("(2,3): warning CMP0602:", diagnostics[0].Format(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_NonAsciiBeforeTheValue_CountsColumnsInCharacters()
+    {
+        var (_, diagnostics) = Parse("{ \"name\": \"é\", \"seed\": \"x\" }");
+        var d = Assert.Single(diagnostics);
+        Assert.Equal((1, 24), (d.Line!.Value, d.Column!.Value));
+    }
+
+    [Fact]
+    public void Load_SeveralErrors_ReportsAllButTheLastAndThrowsTheLast()
+    {
+        string path = _dir.Combine("bad.json");
+        File.WriteAllText(path, "{\n  \"seed\": 1.5,\n  \"nam\": \"x\",\n  \"threads\": -2\n}");
+        var sink = new CollectingSink();
+        var e = Assert.Throws<CompressException>(() => BuildSpecParser.Load(path, sink));
+        Assert.Equal((DiagnosticCode.InvalidSpecValue, 4, 14), (e.Code, e.Line!.Value, e.Column!.Value));
+        Assert.Equal(
+            [(DiagnosticCode.InvalidSpecValue, 2), (DiagnosticCode.UnknownSpecKey, 3)],
+            sink.Diagnostics.Select(d => (d.Code, d.Line!.Value)));
+    }
+
+    [Fact]
+    public void EditDistance_ClassicPairs_MatchTheTextbookValues()
+    {
+        Assert.Equal(3, BuildSpecParser.EditDistance("kitten", "sitting"));
+        Assert.Equal(0, BuildSpecParser.EditDistance("Seed", "seed"));
+        Assert.Equal(4, BuildSpecParser.EditDistance("", "name"));
+        Assert.Equal("pruneRate", BuildSpecParser.Suggest("prunerate", BuildSpecParser.Keys));
+    }
+
+    [Fact]
+    public void Schema_DescribesExactlyTheKeysTheParserKnows()
+    {
+        using var schema = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "build", "compress.schema.json")));
+        var root = schema.RootElement;
+        Assert.Equal("https://json-schema.org/draft/2020-12/schema", root.GetProperty("$schema").GetString());
+        var keys = new List<string>();
+        foreach (var p in root.GetProperty("properties").EnumerateObject())
+        {
+            keys.Add(p.Name);
+            Assert.False(string.IsNullOrWhiteSpace(p.Value.GetProperty("description").GetString()), p.Name);
+            if (p.Value.TryGetProperty("properties", out var nested))
+                foreach (var n in nested.EnumerateObject())
+                {
+                    keys.Add(p.Name + "." + n.Name);
+                    Assert.True(n.Value.TryGetProperty("default", out _), p.Name + "." + n.Name);
+                }
+            // The name's default is the spec file's own name, which a schema cannot state as a value.
+            else if (p.Name != "name") Assert.True(p.Value.TryGetProperty("default", out _), p.Name);
+        }
+        Assert.Equal(BuildSpecParser.Keys.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
+    }
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text.Json;
+using Compress.Cli;
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Spec;
+using Compress.Engine.Tests.Data;
+
+namespace Compress.Engine.Tests.Spec;
+
+public sealed class SpecJobTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string WriteSpec(string extra, int fineTuneEpochs = 1)
+    {
+        string folder = _dir.Combine("project");
+        Directory.CreateDirectory(folder);
+        string path = System.IO.Path.Combine(folder, "tiny.json");
+        File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
+            {
+              "name": "tiny",
+              "model": { "architecture": "resnet18-cifar", "widthMultiplier": 0.0625 },
+              "syntheticTrain": 320,
+              "syntheticTest": 160,
+              "baselineEpochs": 1,
+              "fineTuneEpochs": {{fineTuneEpochs}},
+              "pruneRate": "knee",
+              "outputDirectory": "out",
+              "intermediateDirectory": "obj",
+              "cacheDirectory": "cache"{{extra}}
+            }
+            """));
+        return path;
+    }
+
+    [Fact]
+    public void Run_ValidSpec_WritesOnnxAndCompleteReport_AndTheSecondRunReusesTheCachedBaseline()
+    {
+        string spec = WriteSpec(",\n  \"minAccuracy\": 0,\n  \"maxAccuracyDrop\": 100");
+        var sink = new CollectingSink();
+        var report = SpecJob.Run(spec, sink);
+
+        // Relative directories resolve against the spec's folder.
+        string onnx = _dir.Combine("project", "out", "tiny.onnx");
+        string reportPath = _dir.Combine("project", "out", "tiny.report.json");
+        Assert.True(File.Exists(onnx));
+        Assert.Equal(onnx, report.Onnx);
+        Assert.False(File.Exists(_dir.Combine("project", "obj", "tiny.rejected.onnx")));
+        Assert.Empty(Directory.GetFiles(_dir.Combine("project", "out"), "*.tmp"));
+        Assert.True(report.Gate.Passed);
+        Assert.Equal(new FileInfo(onnx).Length, report.FileBytes);
+        Assert.Equal("knee", report.Rate.Source);
+        Assert.Equal(report.Rate.Knee, report.Rate.Value);
+        Assert.True(report.Latency.P50Ms > 0 && report.Latency.P90Ms >= report.Latency.P50Ms);
+        Assert.False(report.BaselineCached);
+        Assert.Contains(sink.ProgressLines, l => l.StartsWith("train epoch 1/1", StringComparison.Ordinal));
+        foreach (string phase in new[] { "baseline:", "evaluate (unpruned)", "prune:", "fine-tune", "export:", "evaluate (onnx)", "latency:", "gate: passed", "report:" })
+            Assert.Contains(sink.ProgressLines, l => l.StartsWith(phase, StringComparison.Ordinal));
+
+        using (var json = JsonDocument.Parse(File.ReadAllText(reportPath)))
+        {
+            var r = json.RootElement;
+            foreach (string key in new[] { "name", "model", "options", "seed", "rate", "parameters", "parametersOnnx", "sparsity", "macs",
+                         "fileBytes", "accuracy", "latency", "gate", "engineVersion", "inputs", "seconds" })
+                Assert.True(r.TryGetProperty(key, out _), key);
+            foreach (string key in new[] { "value", "source", "knee", "kurtosisOfKurtoses", "modifier", "safeRate" })
+                Assert.True(r.GetProperty("rate").TryGetProperty(key, out _), "rate." + key);
+            foreach (string key in new[] { "unpruned", "pruned", "fineTuned", "onnx" })
+                Assert.InRange(r.GetProperty("accuracy").GetProperty(key).GetDouble(), 0, 100);
+            Assert.True(r.GetProperty("gate").GetProperty("passed").GetBoolean());
+            Assert.Equal(_dir.Combine("project", "out"), r.GetProperty("options").GetProperty("outputDirectory").GetString());
+            Assert.Equal("tiny", r.GetProperty("options").GetProperty("name").GetString());
+            Assert.True(r.GetProperty("macs").GetInt64() > 0);
+            Assert.InRange(r.GetProperty("sparsity").GetDouble(), 0.01, 1);
+            Assert.StartsWith("sha256:", r.GetProperty("inputs").GetProperty("spec").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("synthetic(train=320,test=160", r.GetProperty("inputs").GetProperty("data").GetString(), StringComparison.Ordinal);
+            Assert.True(r.GetProperty("seconds").TryGetProperty("fineTune", out _));
+        }
+
+        var second = new CollectingSink();
+        var again = SpecJob.Run(spec, second);
+        Assert.True(again.BaselineCached);
+        Assert.DoesNotContain(second.ProgressLines, l => l.StartsWith("train epoch", StringComparison.Ordinal));
+        Assert.Equal(report.Inputs["weights"], again.Inputs["weights"]);
+        Assert.Equal(report.Accuracy.Unpruned, again.Accuracy.Unpruned);
+        Assert.Single(Directory.GetFiles(_dir.Combine("project", "cache"), "*.safetensors"));
+    }
+
+    [Fact]
+    public void CliRunSpec_GateFails_ExitsOneKeepsRejectedOnnxWritesReportAndLeavesThePreviousOutput()
+    {
+        string spec = WriteSpec(",\n  \"minAccuracy\": 99.9", fineTuneEpochs: 0);
+        string output = _dir.Combine("project", "out", "tiny.onnx");
+        Directory.CreateDirectory(_dir.Combine("project", "out"));
+        File.WriteAllText(output, "previous artifact");
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(["run", "--spec", spec], stdout, stderr);
+
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        // The gate error points at the minAccuracy value (line 12, column 18 of the spec WriteSpec writes).
+        Assert.Contains(spec + "(12,18): error CMP0604: Accuracy gate failed for 'tiny': accuracy ", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("is below minAccuracy 99.9%", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Equal("previous artifact", File.ReadAllText(output));
+        string rejected = _dir.Combine("project", "obj", "tiny.rejected.onnx");
+        Assert.True(File.Exists(rejected));
+        Assert.False(File.Exists(_dir.Combine("project", "obj", "tiny.candidate.onnx")));
+
+        using var json = JsonDocument.Parse(File.ReadAllText(_dir.Combine("project", "out", "tiny.report.json")));
+        var gate = json.RootElement.GetProperty("gate");
+        Assert.False(gate.GetProperty("passed").GetBoolean());
+        Assert.Equal(99.9, gate.GetProperty("minAccuracy").GetDouble());
+        Assert.StartsWith("accuracy ", gate.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(rejected, json.RootElement.GetProperty("onnx").GetString());
+        Assert.True(json.RootElement.GetProperty("accuracy").GetProperty("onnx").GetDouble() < 99.9);
+        Assert.Equal(new FileInfo(rejected).Length, json.RootElement.GetProperty("fileBytes").GetInt64());
+    }
+
+    [Fact]
+    public void Run_CorruptWeights_ReportsCmp0103AtTheWeightsLineOfTheSpec()
+    {
+        string spec = WriteSpec(",\n  \"weights\": \"w.safetensors\"");
+        File.WriteAllBytes(_dir.Combine("project", "w.safetensors"), [1, 2, 3]);
+        var e = Assert.Throws<CompressException>(() => SpecJob.Run(spec, new CollectingSink()));
+        Assert.Equal((DiagnosticCode.CorruptWeights, spec, 12, 14), (e.Code, e.FilePath, e.Line, e.Column));
+        Assert.Contains(_dir.Combine("project", "w.safetensors"), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gate_DropBeyondLimit_FailsOnMaxAccuracyDropWithBothNumbers()
+    {
+        var spec = new BuildSpec
+        {
+            SpecPath = "s.json", Name = "n", OutputDirectory = "o", IntermediateDirectory = "i", CacheDirectory = "c",
+            MinAccuracy = 50, MaxAccuracyDrop = 2,
+        };
+        Assert.Equal((null, null), SpecJob.Gate(spec, 90, 88.5));
+        var (reason, key) = SpecJob.Gate(spec, 90, 87.5);
+        Assert.Equal("maxAccuracyDrop", key);
+        Assert.Equal("accuracy dropped 2.50 points (90.00% to 87.50%), more than maxAccuracyDrop 2", reason);
+        Assert.Equal("minAccuracy", SpecJob.Gate(spec, 90, 49.99).Key);
+    }
+}
