@@ -78,11 +78,11 @@ public static class DiagnosticCode
     public const string OnnxGraphUnsupported = "CMP0550";
 
     /// <summary>A spec file (compress run --spec) is not valid JSON (gives the line and column).</summary>
-    public const string SpecSyntaxError = "CMP0601";
+    public const string SpecSyntaxError = "CMP0620";
     /// <summary>A spec file has a key the engine does not know (warning, with a did-you-mean suggestion).</summary>
-    public const string UnknownSpecKey = "CMP0602";
+    public const string UnknownSpecKey = "CMP0621";
     /// <summary>A spec value has the wrong type or is out of range (gives the key, its line and column).</summary>
-    public const string InvalidSpecValue = "CMP0603";
+    public const string InvalidSpecValue = "CMP0622";
     /// <summary>The accuracy gate failed: the ONNX artifact's accuracy is below minAccuracy or dropped more than maxAccuracyDrop.</summary>
-    public const string AccuracyGateFailed = "CMP0604";
+    public const string AccuracyGateFailed = "CMP0623";
 }

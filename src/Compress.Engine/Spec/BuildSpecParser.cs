@@ -8,8 +8,8 @@ namespace Compress.Engine.Spec;
 /// <summary>
 /// Reads a <c>compress run --spec</c> JSON file with a position-tracking <see cref="Utf8JsonReader"/>, so that every
 /// problem carries the line and column MSBuild and editors jump to. Collects all problems instead of stopping at the
-/// first: a syntax error (CMP0601), unknown keys (warning CMP0602 with a did-you-mean), wrong types and values out of
-/// range (CMP0603; CMP0101 unknown architecture, CMP0102 model option, CMP0301 prune rate), missing weights (CMP0005)
+/// first: a syntax error (CMP0620), unknown keys (warning CMP0621 with a did-you-mean), wrong types and values out of
+/// range (CMP0622; CMP0101 unknown architecture, CMP0102 model option, CMP0301 prune rate), missing weights (CMP0005)
 /// or data (CMP0201). Comments and trailing commas are allowed, as in other build files.
 /// </summary>
 public static class BuildSpecParser

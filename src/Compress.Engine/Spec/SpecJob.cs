@@ -32,7 +32,7 @@ public static class SpecJob
         Run(BuildSpecParser.Load(specPath, sink), sink, cancellationToken);
 
     /// <summary>
-    /// Runs <paramref name="spec"/> and returns the report of an accepted artifact; throws CMP0604 (after writing the
+    /// Runs <paramref name="spec"/> and returns the report of an accepted artifact; throws CMP0623 (after writing the
     /// report and keeping the rejected ONNX) when the gate fails.
     /// </summary>
     public static BuildReport Run(BuildSpec spec, IDiagnosticSink sink, CancellationToken cancellationToken = default)

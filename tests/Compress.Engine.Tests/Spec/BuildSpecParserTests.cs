@@ -64,7 +64,7 @@ public sealed class BuildSpecParserTests : IDisposable
         var d = Assert.Single(diagnostics);
         Assert.Equal(DiagnosticCode.SpecSyntaxError, d.Code);
         Assert.Equal((4, 3), (d.Line!.Value, d.Column!.Value));
-        Assert.StartsWith(_dir.Combine("app.json") + "(4,3): error CMP0601:", d.Format(), StringComparison.Ordinal);
+        Assert.StartsWith(_dir.Combine("app.json") + "(4,3): error CMP0620:", d.Format(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class BuildSpecParserTests : IDisposable
         Assert.Contains("did you mean 'minAccuracy'?", diagnostics[0].Message, StringComparison.Ordinal);
         Assert.Contains("did you mean 'model.classes'?", diagnostics[1].Message, StringComparison.Ordinal);
         Assert.DoesNotContain("did you mean", diagnostics[2].Message, StringComparison.Ordinal);
-        Assert.Contains("(2,3): warning CMP0602:", diagnostics[0].Format(), StringComparison.Ordinal);
+        Assert.Contains("(2,3): warning CMP0621:", diagnostics[0].Format(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public sealed class SpecJobTests : IDisposable
 
         Assert.Equal(CliApp.ErrorExitCode, code);
         // The gate error points at the minAccuracy value (line 12, column 18 of the spec WriteSpec writes).
-        Assert.Contains(spec + "(12,18): error CMP0604: Accuracy gate failed for 'tiny': accuracy ", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains(spec + "(12,18): error CMP0623: Accuracy gate failed for 'tiny': accuracy ", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("is below minAccuracy 99.9%", stderr.ToString(), StringComparison.Ordinal);
         Assert.Equal("previous artifact", File.ReadAllText(output));
         string rejected = _dir.Combine("project", "obj", "tiny.rejected.onnx");
