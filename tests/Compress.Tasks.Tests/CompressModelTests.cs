@@ -199,4 +199,21 @@ public sealed class CompressModelTests : IDisposable
         Assert.Equal("CMP0604", error.Code);
         Assert.Contains("no-dotnet", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async System.Threading.Tasks.Task Cancel_WhileEngineRuns_KillsItAndFails()
+    {
+        var task = Task(Weights());
+        var started = Path.Combine(_temp.Path, "started");
+        var marker = Path.Combine(_temp.Path, "finished");
+        FakeEngine(task, $"touch '{started}'\nsleep 20\necho done > '{marker}'");
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var run = System.Threading.Tasks.Task.Run(task.Execute);
+        Assert.True(SpinWait.SpinUntil(() => File.Exists(started), TimeSpan.FromSeconds(10)));
+        task.Cancel();
+        // ToolTask.Cancel kills the engine's process tree; WaitAsync throws if Execute does not return.
+        Assert.False(await run.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15));
+        Assert.False(File.Exists(marker));
+    }
 }
