@@ -91,6 +91,11 @@ internal sealed class ModelValidator
                 $"{where}: Name '{name}' cannot be a file name. Use letters, digits, '-', '_' or '.'.");
         }
 
+        if (isSpec)
+        {
+            WarnIgnoredOnSpec(item, where);
+        }
+
         var request = new ModelRequest { ItemSpec = item.ItemSpec, InputPath = fullPath, IsSpec = isSpec, Name = name };
         request.Architecture = Text(item, "Architecture");
         if (isWeights && request.Architecture is null)
@@ -125,6 +130,20 @@ internal sealed class ModelValidator
             _log.LogWarning(null, TaskDiagnosticCode.UnknownMetadata, null, _projectFile, 0, 0, 0, 0,
                 $"{where} has unknown metadata '{key}'; it is ignored."
                 + (suggestion is null ? $" Known: {string.Join(", ", KnownMetadata)}." : $" Did you mean '{suggestion}'?"));
+        }
+    }
+
+    // A spec item runs as written: metadata other than Name (which names the outputs the targets track) would be
+    // silently ignored, so say so.
+    private void WarnIgnoredOnSpec(ITaskItem item, string where)
+    {
+        foreach (var key in KnownMetadata)
+        {
+            if (key != "Name" && item.GetMetadata(key).Trim().Length > 0)
+            {
+                _log.LogWarning(null, TaskDiagnosticCode.UnknownMetadata, null, _projectFile, 0, 0, 0, 0,
+                    $"{where} is a spec; its {key} metadata is ignored. Set \"{char.ToLowerInvariant(key[0])}{key.Substring(1)}\" in the spec instead.");
+            }
         }
     }
 

@@ -149,6 +149,19 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void Execute_SpecItemWithMetadata_WarnsItIsIgnored()
+    {
+        var spec = new TaskItem(_temp.File("m.json", "{}"));
+        spec.SetMetadata("PruneRate", "0.5");
+        var task = Task(spec);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        var warning = Assert.Single(_engine.Warnings);
+        Assert.Equal("CMP0601", warning.Code);
+        Assert.Contains("\"pruneRate\" in the spec", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Execute_EngineReportsErrors_MapsThemAndFailsOnce()
     {
         var task = Task(Weights());
