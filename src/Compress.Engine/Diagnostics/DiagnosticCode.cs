@@ -77,6 +77,23 @@ public static class DiagnosticCode
     /// <summary>An ONNX graph cannot be profiled (a Conv, Gemm or BatchNormalization input shape cannot be derived).</summary>
     public const string OnnxGraphUnsupported = "CMP0550";
 
+    // 06xx build step. CMP0601-CMP0619 are raised by the MSBuild task (Compress.Tasks.TaskDiagnosticCode keeps the same
+    // values, since the task cannot reference this assembly; a test checks they agree); CMP0620 and up by the engine's
+    // spec run and accuracy gate.
+    /// <summary>A CompressModel item has metadata the task does not know (warning, with a suggestion).</summary>
+    public const string UnknownMetadata = "CMP0601";
+    /// <summary>A CompressModel metadata value or task property is invalid (unparsable, out of range, missing).</summary>
+    public const string InvalidMetadataValue = "CMP0602";
+    /// <summary>A CompressModel item's file or its Data folder does not exist.</summary>
+    public const string InputNotFound = "CMP0603";
+    /// <summary>The engine (compress.dll or the compress executable) or the dotnet host was not found.</summary>
+    public const string EngineNotFound = "CMP0604";
+    /// <summary>The engine exited with a non-zero code without reporting an error.</summary>
+    public const string EngineFailed = "CMP0605";
+    /// <summary>A CompressModel item is not a weights file (.safetensors, .pt, .pth) or a spec (.json).</summary>
+    public const string UnsupportedModelFile = "CMP0606";
+    /// <summary>Two CompressModel items would write the same output name.</summary>
+    public const string DuplicateModelName = "CMP0607";
     /// <summary>A spec file (compress run --spec) is not valid JSON (gives the line and column).</summary>
     public const string SpecSyntaxError = "CMP0620";
     /// <summary>A spec file has a key the engine does not know (warning, with a did-you-mean suggestion).</summary>

@@ -1,0 +1,246 @@
+using System.Text;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Compress.Tasks;
+
+/// <summary>
+/// Runs the compress engine (<c>compress run --spec FILE</c>) for each CompressModel item as a separate process and
+/// turns its <c>path(line,col): error CMPxxxx: text</c> lines into MSBuild errors and warnings. The task never loads
+/// TorchSharp or ONNX Runtime: the engine's native libraries, memory and crashes stay in the child process.
+/// </summary>
+/// <remarks>
+/// Cancellation (Ctrl+C, or Visual Studio's cancel): <see cref="ToolTask.Cancel"/> kills the engine's whole process
+/// tree (ToolTask's own behaviour). The engine writes outputs to a temporary file and moves it into place, so a
+/// killed run leaves the previous outputs untouched.
+/// </remarks>
+public sealed class CompressModel : ToolTask
+{
+    private string? _currentSpec;
+
+    /// <summary>The CompressModel items: a weights file (.safetensors, .pt, .pth) with metadata, or a spec (.json).</summary>
+    [Required]
+    public ITaskItem[] Models { get; set; } = [];
+
+    /// <summary>compress.dll (run with <see cref="DotnetHost"/>) or the compress apphost.</summary>
+    public string EnginePath { get; set; } = string.Empty;
+
+    /// <summary>The dotnet executable that runs a .dll engine; empty means DOTNET_HOST_PATH, then dotnet on PATH.</summary>
+    public string DotnetHost { get; set; } = string.Empty;
+
+    /// <summary>Default device (cpu, cuda, auto) for items without Device metadata; empty leaves the engine's default.</summary>
+    public string Device { get; set; } = string.Empty;
+
+    /// <summary>Default seed for items without Seed metadata.</summary>
+    public string Seed { get; set; } = string.Empty;
+
+    /// <summary>Default minimum accuracy in percent; the engine fails the model below it.</summary>
+    public string MinAccuracy { get; set; } = string.Empty;
+
+    /// <summary>Default largest accepted accuracy drop in percentage points.</summary>
+    public string MaxAccuracyDrop { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The project being built ($(MSBuildProjectFullPath)): relative Data paths are resolved against its folder and
+    /// diagnostics without a file point at it. Empty falls back to the file holding the task call (the .targets).
+    /// </summary>
+    public string ProjectFullPath { get; set; } = string.Empty;
+
+    /// <summary>Where &lt;Name&gt;.onnx and &lt;Name&gt;.report.json go.</summary>
+    [Required]
+    public string OutputDirectory { get; set; } = string.Empty;
+
+    /// <summary>Where the generated specs and the engine's intermediate files go.</summary>
+    [Required]
+    public string IntermediateDirectory { get; set; } = string.Empty;
+
+    /// <summary>The ONNX files the engine was asked to write, one per model (for FileWrites and publishing).</summary>
+    [Output]
+    public ITaskItem[] OnnxFiles { get; private set; } = [];
+
+    /// <summary>The spec files the engine ran with (generated for weights items, the item itself for .json items).</summary>
+    [Output]
+    public ITaskItem[] SpecFiles { get; private set; } = [];
+
+    /// <inheritdoc />
+    protected override string ToolName => IsDll ? "dotnet" : "compress";
+
+    /// <inheritdoc />
+    protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Normal;
+
+    /// <inheritdoc />
+    protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.Normal;
+
+    private bool IsDll => EnginePath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+
+    private string ProjectFile => ProjectFullPath.Length > 0 ? ProjectFullPath : BuildEngine?.ProjectFileOfTaskNode ?? string.Empty;
+
+    /// <summary>Validates everything first (reporting every problem), then runs the engine once per model.</summary>
+    public override bool Execute()
+    {
+        YieldDuringToolExecution = true;
+        var validator = new ModelValidator(Log, ProjectFile);
+        validator.ValidateDefaults(Blank(Device), Blank(Seed), Blank(MinAccuracy), Blank(MaxAccuracyDrop));
+        var requests = validator.Validate(Models);
+        var engineFound = CheckEngine();
+        if (requests is null || !engineFound || Log.HasLoggedErrors)
+        {
+            return false;
+        }
+
+        var outputDirectory = Path.GetFullPath(OutputDirectory);
+        var intermediateDirectory = Path.GetFullPath(IntermediateDirectory);
+        var onnxFiles = new List<ITaskItem>();
+        var specFiles = new List<ITaskItem>();
+        foreach (var request in requests)
+        {
+            _currentSpec = request.IsSpec ? request.InputPath : WriteSpec(request, outputDirectory, intermediateDirectory);
+            if (_currentSpec is null)
+            {
+                return false;
+            }
+            specFiles.Add(new TaskItem(_currentSpec));
+            var onnx = new TaskItem(Path.Combine(outputDirectory, request.Name + ".onnx"));
+            onnx.SetMetadata("Report", Path.Combine(outputDirectory, request.Name + ".report.json"));
+            onnxFiles.Add(onnx);
+            if (!base.Execute())
+            {
+                return false;
+            }
+        }
+        OnnxFiles = [.. onnxFiles];
+        SpecFiles = [.. specFiles];
+        return !Log.HasLoggedErrors;
+    }
+
+    /// <inheritdoc />
+    protected override string GenerateFullPathToTool() => IsDll ? ResolveDotnetHost() ?? "dotnet" : Path.GetFullPath(EnginePath);
+
+    /// <summary>For a .dll engine, the dll is the host's first argument; the rest goes in the response file.</summary>
+    protected override string GenerateCommandLineCommands()
+    {
+        var commandLine = new CommandLineBuilder();
+        if (IsDll)
+        {
+            commandLine.AppendFileNameIfNotNull(Path.GetFullPath(EnginePath));
+        }
+        return commandLine.ToString();
+    }
+
+    /// <summary><c>run --spec "FILE"</c>; the engine (System.CommandLine) expands the @response file.</summary>
+    protected override string GenerateResponseFileCommands()
+    {
+        var commands = new CommandLineBuilder(quoteHyphensOnCommandLine: false, useNewLineSeparator: true);
+        commands.AppendTextUnquoted("run");
+        commands.AppendSwitchIfNotNull("--spec ", _currentSpec);
+        return commands.ToString();
+    }
+
+    /// <summary>One line per switch, UTF-8 without BOM (the engine reads it as plain text).</summary>
+    protected override Encoding ResponseFileEncoding => new UTF8Encoding(false);
+
+    /// <summary>
+    /// Maps canonical diagnostic lines to MSBuild errors and warnings; everything else is progress. A diagnostic without
+    /// a file (<c>compress: error ...</c>) is attributed to the project file, as MSBuild does for any task.
+    /// </summary>
+    protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
+    {
+        var line = EngineOutputLine.Parse(singleLine, "compress");
+        if (!line.IsDiagnostic)
+        {
+            Log.LogMessage(messageImportance, "{0}", singleLine);
+        }
+        else if (line.IsError)
+        {
+            Log.LogError(null, line.Code, null, line.File.Length == 0 ? ProjectFile : line.File, line.Line, line.Column, line.EndLine, line.EndColumn, "{0}", line.Text);
+        }
+        else
+        {
+            Log.LogWarning(null, line.Code, null, line.File.Length == 0 ? ProjectFile : line.File, line.Line, line.Column, line.EndLine, line.EndColumn, "{0}", line.Text);
+        }
+    }
+
+    /// <summary>A non-zero exit fails the task; the generic error is only added when the engine reported none.</summary>
+    protected override bool HandleTaskExecutionErrors()
+    {
+        if (!Log.HasLoggedErrors)
+        {
+            Log.LogError(null, TaskDiagnosticCode.EngineFailed, null, ProjectFile, 0, 0, 0, 0,
+                "The compress engine exited with code {0} for '{1}' without reporting an error. Run the logged command line to see its output.",
+                ExitCode, _currentSpec);
+        }
+        return false;
+    }
+
+    private bool CheckEngine()
+    {
+        if (EnginePath.Length == 0 || !File.Exists(EnginePath))
+        {
+            Log.LogError(null, TaskDiagnosticCode.EngineNotFound, null, ProjectFile, 0, 0, 0, 0,
+                "The compress engine was not found at '{0}'. Set CompressEnginePath to compress.dll or the compress executable (a restore of the Compress package provides it).",
+                EnginePath);
+            return false;
+        }
+        if (IsDll && ResolveDotnetHost() is null)
+        {
+            Log.LogError(null, TaskDiagnosticCode.EngineNotFound, null, ProjectFile, 0, 0, 0, 0,
+                "The dotnet host '{0}' that runs '{1}' was not found. Set CompressDotnetHost to the dotnet executable.",
+                DotnetHost.Length == 0 ? "dotnet" : DotnetHost, EnginePath);
+            return false;
+        }
+        return true;
+    }
+
+    private string? ResolveDotnetHost()
+    {
+        if (DotnetHost.Length > 0)
+        {
+            return File.Exists(DotnetHost) ? Path.GetFullPath(DotnetHost) : null;
+        }
+        // dotnet build sets DOTNET_HOST_PATH to the dotnet that runs MSBuild; Visual Studio does not.
+        var fromHost = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(fromHost) && File.Exists(fromHost))
+        {
+            return fromHost;
+        }
+        var exe = Path.DirectorySeparatorChar == '\\' ? "dotnet.exe" : "dotnet";
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
+        {
+            if (directory.Length > 0 && File.Exists(Path.Combine(directory, exe)))
+            {
+                return Path.Combine(directory, exe);
+            }
+        }
+        return null;
+    }
+
+    private string? WriteSpec(ModelRequest request, string outputDirectory, string intermediateDirectory)
+    {
+        var path = Path.Combine(intermediateDirectory, request.Name + ".spec.json");
+        var text = SpecJson.Write(request, outputDirectory, intermediateDirectory);
+        try
+        {
+            Directory.CreateDirectory(intermediateDirectory);
+            // Rewrite only when it changed, so the file's time stamp means something; temp file then move, so a
+            // cancelled build never leaves half a spec.
+            if (!File.Exists(path) || File.ReadAllText(path) != text)
+            {
+                var temp = path + ".tmp";
+                File.WriteAllText(temp, text, new UTF8Encoding(false));
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                }
+                File.Move(temp, path);
+            }
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogError(null, "CMP0004", null, path, 0, 0, 0, 0, "Could not write the spec '{0}': {1} Check the folder is writable.", path, e.Message);
+            return null;
+        }
+    }
+
+    private static string? Blank(string value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,280 @@
+using System.Globalization;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Compress.Tasks;
+
+/// <summary>
+/// Checks every CompressModel item and reports every problem at once (not just the first), so one build shows the
+/// user the whole list; returns the parsed requests only when nothing was wrong.
+/// </summary>
+internal sealed class ModelValidator
+{
+    /// <summary>The metadata names the task reads, in the spelling the docs use.</summary>
+    internal static readonly string[] KnownMetadata =
+    [
+        "Architecture", "WidthMultiplier", "Classes", "Data", "PruneRate", "FineTuneEpochs", "MinAccuracy",
+        "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name",
+    ];
+
+    private static readonly string[] IgnoredMetadata = ["Link", "Visible"];
+    private static readonly string[] WeightsExtensions = [".safetensors", ".pt", ".pth"];
+    private static readonly string[] Devices = ["cpu", "cuda", "auto"];
+
+    private readonly TaskLoggingHelper _log;
+    private readonly string _projectFile;
+    private bool _failed;
+
+    public ModelValidator(TaskLoggingHelper log, string projectFile)
+    {
+        _log = log;
+        _projectFile = projectFile;
+    }
+
+    /// <summary>Project-wide defaults (task parameters), already validated by <see cref="ValidateDefaults"/>.</summary>
+    public ModelRequest Defaults { get; } = new();
+
+    /// <summary>Validates the task-level defaults; empty strings mean "not set".</summary>
+    public void ValidateDefaults(string? device, string? seed, string? minAccuracy, string? maxAccuracyDrop)
+    {
+        Defaults.Device = ParseDevice(device, "the CompressDevice property");
+        Defaults.Seed = ParseInt(seed, "the CompressSeed property", int.MinValue);
+        Defaults.MinAccuracy = ParsePercent(minAccuracy, "the CompressMinAccuracy property");
+        Defaults.MaxAccuracyDrop = ParsePercent(maxAccuracyDrop, "the CompressMaxAccuracyDrop property");
+    }
+
+    /// <summary>Validates all items; null when any error was reported.</summary>
+    public IReadOnlyList<ModelRequest>? Validate(ITaskItem[] items)
+    {
+        var requests = new List<ModelRequest>();
+        var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var item in items)
+        {
+            var request = ValidateItem(item);
+            if (names.TryGetValue(request.Name, out var other))
+            {
+                Error(TaskDiagnosticCode.DuplicateModelName,
+                    $"CompressModel items '{other}' and '{item.ItemSpec}' both have the Name '{request.Name}', so they would write the same {request.Name}.onnx. Give one of them a different Name metadata.");
+            }
+            else
+            {
+                names[request.Name] = item.ItemSpec;
+            }
+            requests.Add(request);
+        }
+        return _failed ? null : requests;
+    }
+
+    private ModelRequest ValidateItem(ITaskItem item)
+    {
+        var where = $"CompressModel '{item.ItemSpec}'";
+        WarnUnknownMetadata(item, where);
+
+        var fullPath = item.GetMetadata("FullPath");
+        var extension = Path.GetExtension(fullPath).ToLowerInvariant();
+        var isSpec = extension == ".json";
+        var isWeights = Array.IndexOf(WeightsExtensions, extension) >= 0;
+        if (!isSpec && !isWeights)
+        {
+            Error(TaskDiagnosticCode.UnsupportedModelFile,
+                $"{where} is not a weights file (.safetensors, .pt, .pth) or a spec (.json). Point the item at one of those.");
+        }
+        else if (!File.Exists(fullPath))
+        {
+            Error(TaskDiagnosticCode.InputNotFound, $"{where}: the file '{fullPath}' does not exist. Check the Include path.");
+        }
+
+        var name = Text(item, "Name") ?? Path.GetFileNameWithoutExtension(fullPath);
+        if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.IndexOfAny(['/', '\\', ':']) >= 0)
+        {
+            Error(TaskDiagnosticCode.InvalidMetadataValue,
+                $"{where}: Name '{name}' cannot be a file name. Use letters, digits, '-', '_' or '.'.");
+        }
+
+        if (isSpec)
+        {
+            WarnIgnoredOnSpec(item, where);
+        }
+
+        var request = new ModelRequest { ItemSpec = item.ItemSpec, InputPath = fullPath, IsSpec = isSpec, Name = name };
+        request.Architecture = Text(item, "Architecture");
+        if (isWeights && request.Architecture is null)
+        {
+            Error(TaskDiagnosticCode.InvalidMetadataValue,
+                $"{where}: Architecture metadata is required for a weights file. Set it to a name `compress models` lists, e.g. Architecture=\"resnet18-cifar\".");
+        }
+        request.WidthMultiplier = ParseDouble(Text(item, "WidthMultiplier"), $"{where}: WidthMultiplier", 0, double.MaxValue, "a number > 0", exclusiveMin: true);
+        request.Classes = ParseInt(Text(item, "Classes"), $"{where}: Classes", 2);
+        request.Data = ParseData(item, where);
+        ParseRate(Text(item, "PruneRate"), where, request);
+        request.FineTuneEpochs = ParseInt(Text(item, "FineTuneEpochs"), $"{where}: FineTuneEpochs", 0);
+        request.MinAccuracy = ParsePercent(Text(item, "MinAccuracy"), $"{where}: MinAccuracy") ?? Defaults.MinAccuracy;
+        request.MaxAccuracyDrop = ParsePercent(Text(item, "MaxAccuracyDrop"), $"{where}: MaxAccuracyDrop") ?? Defaults.MaxAccuracyDrop;
+        request.Device = ParseDevice(Text(item, "Device"), $"{where}: Device") ?? Defaults.Device;
+        request.Seed = ParseInt(Text(item, "Seed"), $"{where}: Seed", int.MinValue) ?? Defaults.Seed;
+        request.Threads = ParseInt(Text(item, "Threads"), $"{where}: Threads", 1);
+        return request;
+    }
+
+    private void WarnUnknownMetadata(ITaskItem item, string where)
+    {
+        foreach (var key in item.CloneCustomMetadata().Keys.Cast<string>().OrderBy(k => k, StringComparer.Ordinal))
+        {
+            // "_x" is private by MSBuild convention (the targets add _CompressName ...); Link and Visible are IDE hints.
+            if (KnownMetadata.Contains(key, StringComparer.OrdinalIgnoreCase) || key.StartsWith("_", StringComparison.Ordinal)
+                || IgnoredMetadata.Contains(key, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var suggestion = Suggest(key);
+            _log.LogWarning(null, TaskDiagnosticCode.UnknownMetadata, null, _projectFile, 0, 0, 0, 0,
+                $"{where} has unknown metadata '{key}'; it is ignored."
+                + (suggestion is null ? $" Known: {string.Join(", ", KnownMetadata)}." : $" Did you mean '{suggestion}'?"));
+        }
+    }
+
+    // A spec item runs as written: metadata other than Name (which names the outputs the targets track) would be
+    // silently ignored, so say so.
+    private void WarnIgnoredOnSpec(ITaskItem item, string where)
+    {
+        foreach (var key in KnownMetadata)
+        {
+            if (key != "Name" && item.GetMetadata(key).Trim().Length > 0)
+            {
+                _log.LogWarning(null, TaskDiagnosticCode.UnknownMetadata, null, _projectFile, 0, 0, 0, 0,
+                    $"{where} is a spec; its {key} metadata is ignored. Set \"{char.ToLowerInvariant(key[0])}{key.Substring(1)}\" in the spec instead.");
+            }
+        }
+    }
+
+    /// <summary>The known name closest to <paramref name="key"/> (case-insensitive edit distance at most 3), or null.</summary>
+    internal static string? Suggest(string key)
+    {
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var known in KnownMetadata)
+        {
+            var distance = EditDistance(key.ToUpperInvariant(), known.ToUpperInvariant());
+            if (distance < bestDistance)
+            {
+                bestDistance = distance;
+                best = known;
+            }
+        }
+        return bestDistance <= Math.Max(1, Math.Min(3, key.Length / 3)) ? best : null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
+    }
+
+    private string? ParseData(ITaskItem item, string where)
+    {
+        var data = Text(item, "Data");
+        if (data is null || string.Equals(data, "synthetic", StringComparison.OrdinalIgnoreCase))
+        {
+            return data?.ToLowerInvariant();
+        }
+        var baseDirectory = Path.GetDirectoryName(_projectFile) ?? string.Empty;
+        var full = Path.GetFullPath(Path.IsPathRooted(data) || baseDirectory.Length == 0 ? data : Path.Combine(baseDirectory, data));
+        if (!Directory.Exists(full) && !File.Exists(full))
+        {
+            Error(TaskDiagnosticCode.InputNotFound,
+                $"{where}: Data '{data}' does not exist (looked for '{full}'). Point Data at a dataset folder or use Data=\"synthetic\".");
+        }
+        return full;
+    }
+
+    private void ParseRate(string? value, string where, ModelRequest request)
+    {
+        if (value is null)
+        {
+            return;
+        }
+        var lower = value.ToLowerInvariant();
+        if (lower is "knee" or "safe")
+        {
+            request.PruneRateKeyword = lower;
+            return;
+        }
+        request.PruneRate = ParseDouble(value, $"{where}: PruneRate", 0, 1, "a number in [0, 1], 'knee' or 'safe'");
+    }
+
+    private string? ParseDevice(string? value, string what)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        var lower = value.ToLowerInvariant();
+        if (Array.IndexOf(Devices, lower) < 0)
+        {
+            Error(TaskDiagnosticCode.InvalidMetadataValue, $"{what} is '{value}'; it must be cpu, cuda or auto.");
+            return null;
+        }
+        return lower;
+    }
+
+    private double? ParsePercent(string? value, string what) =>
+        ParseDouble(value, what, 0, 100, "a percentage in [0, 100]");
+
+    private double? ParseDouble(string? value, string what, double min, double max, string expected, bool exclusiveMin = false)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+            || double.IsNaN(number) || double.IsInfinity(number)
+            || number < min || (exclusiveMin && number <= min) || number > max)
+        {
+            Error(TaskDiagnosticCode.InvalidMetadataValue, $"{what} is '{value}'; it must be {expected}.");
+            return null;
+        }
+        return number;
+    }
+
+    private int? ParseInt(string? value, string what, int min)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < min)
+        {
+            var expected = min == int.MinValue ? "an integer" : $"an integer >= {min.ToString(CultureInfo.InvariantCulture)}";
+            Error(TaskDiagnosticCode.InvalidMetadataValue, $"{what} is '{value}'; it must be {expected}.");
+            return null;
+        }
+        return number;
+    }
+
+    private static string? Text(ITaskItem item, string name)
+    {
+        var value = item.GetMetadata(name).Trim();
+        return value.Length == 0 ? null : value;
+    }
+
+    private void Error(string code, string message)
+    {
+        _failed = true;
+        _log.LogError(null, code, null, _projectFile, 0, 0, 0, 0, message);
+    }
+}

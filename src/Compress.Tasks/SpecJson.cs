@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+
+namespace Compress.Tasks;
+
+/// <summary>
+/// Writes the engine's spec JSON for a weights item. Hand-written (netstandard2.0 has no System.Text.Json, and a
+/// package would have to ship inside the task folder): a flat object with a fixed key order, so the same item always
+/// gives the same bytes and the file is only rewritten when something changed.
+/// </summary>
+internal static class SpecJson
+{
+    /// <summary>The spec text for <paramref name="model"/>; keys left unset are omitted (the engine's defaults apply).</summary>
+    public static string Write(ModelRequest model, string outputDirectory, string intermediateDirectory)
+    {
+        var json = new StringBuilder();
+        json.Append("{\n");
+        var first = true;
+        void Key(string key, string rawValue)
+        {
+            if (!first)
+            {
+                json.Append(",\n");
+            }
+            first = false;
+            json.Append("  ").Append(Quote(key)).Append(": ").Append(rawValue);
+        }
+
+        Key("name", Quote(model.Name));
+        var modelObject = new StringBuilder("{ ");
+        modelObject.Append("\"architecture\": ").Append(Quote(model.Architecture ?? string.Empty));
+        if (model.WidthMultiplier is { } width)
+        {
+            modelObject.Append(", \"widthMultiplier\": ").Append(Number(width));
+        }
+        if (model.Classes is { } classes)
+        {
+            modelObject.Append(", \"classes\": ").Append(classes.ToString(CultureInfo.InvariantCulture));
+        }
+        modelObject.Append(" }");
+        Key("model", modelObject.ToString());
+        Key("weights", Quote(model.InputPath));
+        if (model.Data is { } data)
+        {
+            Key("data", Quote(data));
+        }
+        if (model.PruneRateKeyword is { } keyword)
+        {
+            Key("pruneRate", Quote(keyword));
+        }
+        else if (model.PruneRate is { } rate)
+        {
+            Key("pruneRate", Number(rate));
+        }
+        if (model.FineTuneEpochs is { } epochs)
+        {
+            Key("fineTuneEpochs", epochs.ToString(CultureInfo.InvariantCulture));
+        }
+        if (model.MinAccuracy is { } minAccuracy)
+        {
+            Key("minAccuracy", Number(minAccuracy));
+        }
+        if (model.MaxAccuracyDrop is { } maxDrop)
+        {
+            Key("maxAccuracyDrop", Number(maxDrop));
+        }
+        if (model.Device is { } device)
+        {
+            Key("device", Quote(device));
+        }
+        if (model.Seed is { } seed)
+        {
+            Key("seed", seed.ToString(CultureInfo.InvariantCulture));
+        }
+        if (model.Threads is { } threads)
+        {
+            Key("threads", threads.ToString(CultureInfo.InvariantCulture));
+        }
+        Key("outputDirectory", Quote(outputDirectory));
+        Key("intermediateDirectory", Quote(intermediateDirectory));
+        json.Append("\n}\n");
+        return json.ToString();
+    }
+
+    /// <summary>A JSON string literal (RFC 8259 escapes).</summary>
+    public static string Quote(string value)
+    {
+        var text = new StringBuilder(value.Length + 2);
+        text.Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"': text.Append("\\\""); break;
+                case '\\': text.Append("\\\\"); break;
+                case '\n': text.Append("\\n"); break;
+                case '\r': text.Append("\\r"); break;
+                case '\t': text.Append("\\t"); break;
+                default:
+                    if (c < ' ')
+                    {
+                        text.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        text.Append(c);
+                    }
+                    break;
+            }
+        }
+        return text.Append('"').ToString();
+    }
+
+    // "R" round-trips doubles on every framework the task runs on.
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,232 @@
+using System.Text.Json;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Compress.Tasks.Tests;
+
+public sealed class CompressModelTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+    private readonly FakeBuildEngine _engine = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private CompressModel Task(params ITaskItem[] models) => new()
+    {
+        BuildEngine = _engine,
+        Models = models,
+        EnginePath = _temp.File("fake-compress.dll", "exit 0\n"),
+        DotnetHost = "/bin/sh",
+        OutputDirectory = Path.Combine(_temp.Path, "out"),
+        IntermediateDirectory = Path.Combine(_temp.Path, "obj", "compress"),
+    };
+
+    private TaskItem Weights(string name = "model.safetensors", params (string Key, string Value)[] metadata)
+    {
+        var item = new TaskItem(_temp.File(name, "weights"));
+        item.SetMetadata("Architecture", "resnet18-cifar");
+        foreach (var (key, value) in metadata)
+        {
+            item.SetMetadata(key, value);
+        }
+        return item;
+    }
+
+    /// <summary>A fake engine run by /bin/sh: copies its response file beside it, prints <paramref name="body"/>.</summary>
+    private static void FakeEngine(CompressModel task, string body) =>
+        File.WriteAllText(task.EnginePath, "cp \"${1#@}\" \"$(dirname \"$0\")/captured.rsp\"\n" + body + "\n");
+
+    [Fact]
+    public void Execute_TwoBadValues_ReportsBothWithCodes()
+    {
+        var task = Task(Weights(metadata: [("PruneRate", "1.5"), ("FineTuneEpochs", "-1")]));
+        Assert.False(task.Execute());
+        Assert.Equal(2, _engine.Errors.Count);
+        Assert.All(_engine.Errors, e => Assert.Equal("CMP0602", e.Code));
+        Assert.Contains(_engine.Errors, e => e.Message!.Contains("PruneRate is '1.5'", StringComparison.Ordinal));
+        Assert.Contains(_engine.Errors, e => e.Message!.Contains("FineTuneEpochs is '-1'", StringComparison.Ordinal));
+        Assert.All(_engine.Errors, e => Assert.Equal("/project/app.csproj", e.File));
+    }
+
+    [Fact]
+    public void Execute_EveryKindOfProblem_ReportsEachOnce()
+    {
+        var missing = new TaskItem(Path.Combine(_temp.Path, "absent.pt"));
+        missing.SetMetadata("Architecture", "lenet5");
+        var noArchitecture = new TaskItem(_temp.File("b.pth"));
+        var text = new TaskItem(_temp.File("c.txt"));
+        var task = Task(
+            Weights("a.safetensors", ("MinAccuracy", "101"), ("Data", Path.Combine(_temp.Path, "no-data")), ("Device", "tpu")),
+            missing, noArchitecture, text, Weights("d/a.safetensors"));
+        task.Device = "gpu";
+        Assert.False(task.Execute());
+        var codes = _engine.Errors.Select(e => e.Code).Order(StringComparer.Ordinal).ToArray();
+        // gpu, tpu, 101, b.pth without Architecture; missing data and absent.pt; c.txt; two items named "a".
+        Assert.Equal(["CMP0602", "CMP0602", "CMP0602", "CMP0602", "CMP0603", "CMP0603", "CMP0606", "CMP0607"], codes);
+    }
+
+    [Fact]
+    public void Execute_UnknownMetadata_WarnsWithSuggestion()
+    {
+        var task = Task(Weights(metadata: ("PrunRate", "0.5")));
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        var warning = Assert.Single(_engine.Warnings);
+        Assert.Equal("CMP0601", warning.Code);
+        Assert.Contains("'PrunRate'", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("Did you mean 'PruneRate'?", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Suggest_FarName_GivesNothing() => Assert.Null(ModelValidator.Suggest("Colour"));
+
+    [Fact]
+    public void Execute_WeightsItem_WritesSpecWithAbsolutePathsAndResponseFile()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(_temp.Path, "data")).FullName;
+        var task = Task(Weights("net.safetensors",
+            ("WidthMultiplier", "0.25"), ("Classes", "10"), ("Data", data), ("PruneRate", "Safe"),
+            ("FineTuneEpochs", "2"), ("Threads", "2"), ("Name", "small")));
+        task.Device = "cpu";
+        task.Seed = "7";
+        task.MinAccuracy = "80.5";
+        task.MaxAccuracyDrop = "1";
+        FakeEngine(task, "exit 0");
+
+        Assert.True(task.Execute());
+        Assert.Empty(_engine.Errors);
+
+        var specPath = Path.Combine(task.IntermediateDirectory, "small.spec.json");
+        Assert.Equal(specPath, Assert.Single(task.SpecFiles).ItemSpec);
+        using var spec = JsonDocument.Parse(File.ReadAllText(specPath));
+        var root = spec.RootElement;
+        Assert.Equal("small", root.GetProperty("name").GetString());
+        Assert.Equal("resnet18-cifar", root.GetProperty("model").GetProperty("architecture").GetString());
+        Assert.Equal(0.25, root.GetProperty("model").GetProperty("widthMultiplier").GetDouble());
+        Assert.Equal(10, root.GetProperty("model").GetProperty("classes").GetInt32());
+        Assert.Equal(Path.Combine(_temp.Path, "net.safetensors"), root.GetProperty("weights").GetString());
+        Assert.Equal(data, root.GetProperty("data").GetString());
+        Assert.Equal("safe", root.GetProperty("pruneRate").GetString());
+        Assert.Equal(2, root.GetProperty("fineTuneEpochs").GetInt32());
+        Assert.Equal(80.5, root.GetProperty("minAccuracy").GetDouble());
+        Assert.Equal(1, root.GetProperty("maxAccuracyDrop").GetDouble());
+        Assert.Equal("cpu", root.GetProperty("device").GetString());
+        Assert.Equal(7, root.GetProperty("seed").GetInt32());
+        Assert.Equal(2, root.GetProperty("threads").GetInt32());
+        Assert.Equal(Path.Combine(_temp.Path, "out"), root.GetProperty("outputDirectory").GetString());
+        Assert.Equal(Path.Combine(_temp.Path, "obj", "compress"), root.GetProperty("intermediateDirectory").GetString());
+        Assert.All(new[] { "weights", "data", "outputDirectory", "intermediateDirectory" },
+            key => Assert.True(Path.IsPathRooted(root.GetProperty(key).GetString())));
+
+        var responseFile = File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp"));
+        Assert.Equal(["run", "--spec " + specPath], responseFile);
+        var onnx = Assert.Single(task.OnnxFiles);
+        Assert.Equal(Path.Combine(_temp.Path, "out", "small.onnx"), onnx.ItemSpec);
+        Assert.Equal(Path.Combine(_temp.Path, "out", "small.report.json"), onnx.GetMetadata("Report"));
+    }
+
+    [Fact]
+    public void Execute_NumericRate_WritesNumber()
+    {
+        var task = Task(Weights(metadata: ("PruneRate", "0.35")));
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        using var spec = JsonDocument.Parse(File.ReadAllText(task.SpecFiles[0].ItemSpec));
+        Assert.Equal(JsonValueKind.Number, spec.RootElement.GetProperty("pruneRate").ValueKind);
+        Assert.Equal(0.35, spec.RootElement.GetProperty("pruneRate").GetDouble());
+        Assert.False(spec.RootElement.TryGetProperty("device", out _));
+    }
+
+    [Fact]
+    public void Execute_SpecItem_PassesSpecThrough()
+    {
+        var spec = new TaskItem(_temp.File("m.json", "{}"));
+        var task = Task(spec);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        Assert.Equal(["run", "--spec " + spec.ItemSpec], File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp")));
+        Assert.False(Directory.Exists(task.IntermediateDirectory));
+    }
+
+    [Fact]
+    public void Execute_SpecItemWithMetadata_WarnsItIsIgnored()
+    {
+        var spec = new TaskItem(_temp.File("m.json", "{}"));
+        spec.SetMetadata("PruneRate", "0.5");
+        var task = Task(spec);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        var warning = Assert.Single(_engine.Warnings);
+        Assert.Equal("CMP0601", warning.Code);
+        Assert.Contains("\"pruneRate\" in the spec", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Execute_EngineReportsErrors_MapsThemAndFailsOnce()
+    {
+        var task = Task(Weights());
+        FakeEngine(task, string.Join('\n',
+            "echo 'epoch 1/1 batch 3/4'",
+            "echo 'a.json(3,7): error CMP0101: Unknown architecture x.'",
+            "echo 'compress: warning CMP0303: Clamped.' >&2",
+            "exit 1"));
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(_engine.Errors);
+        Assert.Equal(("CMP0101", "a.json", 3, 7), (error.Code, error.File, error.LineNumber, error.ColumnNumber));
+        Assert.Equal("Unknown architecture x.", error.Message);
+        var warning = Assert.Single(_engine.Warnings);
+        // No file in the engine's line: MSBuild attributes it to the project.
+        Assert.Equal(("CMP0303", "/project/app.csproj", 0, "Clamped."), (warning.Code, warning.File, warning.LineNumber, warning.Message));
+        Assert.Contains(_engine.Messages, m => m.Message == "epoch 1/1 batch 3/4");
+    }
+
+    [Fact]
+    public void Execute_EngineFailsSilently_ReportsCmp0605()
+    {
+        var task = Task(Weights());
+        FakeEngine(task, "exit 3");
+        Assert.False(task.Execute());
+        var error = Assert.Single(_engine.Errors);
+        Assert.Equal("CMP0605", error.Code);
+        Assert.Contains("code 3", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Execute_EngineMissing_ReportsCmp0604()
+    {
+        var task = Task(Weights());
+        task.EnginePath = Path.Combine(_temp.Path, "nowhere", "compress.dll");
+        Assert.False(task.Execute());
+        Assert.Equal("CMP0604", Assert.Single(_engine.Errors).Code);
+    }
+
+    [Fact]
+    public void Execute_DotnetHostMissing_ReportsCmp0604()
+    {
+        var task = Task(Weights());
+        task.DotnetHost = Path.Combine(_temp.Path, "no-dotnet");
+        Assert.False(task.Execute());
+        var error = Assert.Single(_engine.Errors);
+        Assert.Equal("CMP0604", error.Code);
+        Assert.Contains("no-dotnet", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task Cancel_WhileEngineRuns_KillsItAndFails()
+    {
+        var task = Task(Weights());
+        var started = Path.Combine(_temp.Path, "started");
+        var marker = Path.Combine(_temp.Path, "finished");
+        FakeEngine(task, $"touch '{started}'\nsleep 20\necho done > '{marker}'");
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var run = System.Threading.Tasks.Task.Run(task.Execute);
+        Assert.True(SpinWait.SpinUntil(() => File.Exists(started), TimeSpan.FromSeconds(10)));
+        task.Cancel();
+        // ToolTask.Cancel kills the engine's process tree; WaitAsync throws if Execute does not return.
+        Assert.False(await run.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15));
+        Assert.False(File.Exists(marker));
+    }
+}
