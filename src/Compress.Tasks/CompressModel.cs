@@ -17,6 +17,7 @@ namespace Compress.Tasks;
 public sealed class CompressModel : ToolTask
 {
     private string? _currentSpec;
+    private ModelRequest? _currentRequest;
 
     /// <summary>The CompressModel items: a weights file (.safetensors, .pt, .pth) with metadata, or a spec (.json).</summary>
     [Required]
@@ -94,6 +95,7 @@ public sealed class CompressModel : ToolTask
         var specFiles = new List<ITaskItem>();
         foreach (var request in requests)
         {
+            _currentRequest = request;
             _currentSpec = request.IsSpec ? request.InputPath : WriteSpec(request, outputDirectory, intermediateDirectory);
             if (_currentSpec is null)
             {
@@ -150,13 +152,38 @@ public sealed class CompressModel : ToolTask
         {
             Log.LogMessage(messageImportance, "{0}", singleLine);
         }
-        else if (line.IsError)
-        {
-            Log.LogError(null, line.Code, null, line.File.Length == 0 ? ProjectFile : line.File, line.Line, line.Column, line.EndLine, line.EndColumn, "{0}", line.Text);
-        }
         else
         {
-            Log.LogWarning(null, line.Code, null, line.File.Length == 0 ? ProjectFile : line.File, line.Line, line.Column, line.EndLine, line.EndColumn, "{0}", line.Text);
+            var (file, lineNumber, column, endLine, endColumn, text) = Attribute(line);
+            if (line.IsError)
+                Log.LogError(null, line.Code, null, file, lineNumber, column, endLine, endColumn, "{0}", text);
+            else
+                Log.LogWarning(null, line.Code, null, file, lineNumber, column, endLine, endColumn, "{0}", text);
+        }
+    }
+
+    /// <summary>
+    /// Where a diagnostic belongs. A line about the spec the task generated for a weights item points at a file the user
+    /// never wrote: it is attributed to the project instead, naming the item (the spec's camelCase keys match the
+    /// item's metadata names). Lines without a file also go to the project.
+    /// </summary>
+    private (string File, int Line, int Column, int EndLine, int EndColumn, string Text) Attribute(EngineOutputLine line)
+    {
+        if (line.File.Length == 0) return (ProjectFile, line.Line, line.Column, line.EndLine, line.EndColumn, line.Text);
+        if (_currentRequest is { IsSpec: false } request && _currentSpec is not null && SamePath(line.File, _currentSpec))
+            return (ProjectFile, 0, 0, 0, 0, $"CompressModel '{request.ItemSpec}': {line.Text}");
+        return (line.File, line.Line, line.Column, line.EndLine, line.EndColumn, line.Text);
+    }
+
+    private static bool SamePath(string a, string b)
+    {
+        try
+        {
+            return string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), StringComparison.Ordinal);
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 

@@ -183,6 +183,21 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void Execute_EngineErrorInGeneratedSpec_IsAttributedToTheProjectAndNamesTheItem()
+    {
+        var item = Weights("net.safetensors", ("Name", "net"));
+        var task = Task(item);
+        var spec = Path.Combine(task.IntermediateDirectory, "net.spec.json");
+        FakeEngine(task, $"echo '{spec}(8,18): error CMP0623: Accuracy gate failed.'\nexit 1");
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(_engine.Errors);
+        Assert.Equal(("CMP0623", "/project/app.csproj", 0), (error.Code, error.File, error.LineNumber));
+        Assert.Equal($"CompressModel '{item.ItemSpec}': Accuracy gate failed.", error.Message);
+    }
+
+    [Fact]
     public void Execute_EngineFailsSilently_ReportsCmp0605()
     {
         var task = Task(Weights());
