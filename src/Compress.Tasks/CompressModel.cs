@@ -135,6 +135,13 @@ public sealed class CompressModel : ToolTask
         var commands = new CommandLineBuilder(quoteHyphensOnCommandLine: false, useNewLineSeparator: true);
         commands.AppendTextUnquoted("run");
         commands.AppendSwitchIfNotNull("--spec ", _currentSpec);
+        if (_currentRequest is { IsSpec: true } request)
+        {
+            // A hand-written spec: its artifacts must land where the targets' Inputs/Outputs expect them.
+            commands.AppendSwitchIfNotNull("--artifact-name ", request.Name);
+            commands.AppendSwitchIfNotNull("--artifact-dir ", Path.GetFullPath(OutputDirectory));
+            commands.AppendSwitchIfNotNull("--intermediate-dir ", Path.GetFullPath(IntermediateDirectory));
+        }
         return commands.ToString();
     }
 

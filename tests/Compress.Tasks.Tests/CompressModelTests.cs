@@ -144,7 +144,9 @@ public sealed class CompressModelTests : IDisposable
         var task = Task(spec);
         FakeEngine(task, "exit 0");
         Assert.True(task.Execute());
-        Assert.Equal(["run", "--spec " + spec.ItemSpec], File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp")));
+        // The spec is passed as written, with the build's placement of its artifacts.
+        Assert.Equal(["run", "--spec " + spec.ItemSpec, "--artifact-name m", "--artifact-dir " + Path.GetFullPath(task.OutputDirectory),
+            "--intermediate-dir " + Path.GetFullPath(task.IntermediateDirectory)], File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp")));
         Assert.False(Directory.Exists(task.IntermediateDirectory));
     }
 

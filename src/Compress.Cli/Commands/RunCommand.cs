@@ -21,6 +21,13 @@ internal static class RunCommand
         {
             Description = "Build from a JSON spec file (build/compress.schema.json) with an accuracy gate; the spec wins over every other option of this command except --json.",
         };
+        // Set by the build step so that a spec item's artifacts land where the build expects them, whatever the spec says.
+        var artifactName = new Option<string?>("--artifact-name") { Description = "With --spec: overrides the spec's name." };
+        var artifactDir = new Option<string?>("--artifact-dir") { Description = "With --spec: overrides the spec's outputDirectory." };
+        var intermediateDir = new Option<string?>("--intermediate-dir")
+        {
+            Description = "With --spec: overrides the spec's intermediateDirectory (and the cache folder, unless the spec sets cacheDirectory).",
+        };
         var command = new Command("run", "The main job: train a baseline, analyse, prune at the safe rate, fine-tune, evaluate, summarise.");
         // The main job's model defaults differ from the other commands': a narrow ResNet-18 that trains in minutes on a CPU.
         var model = new Option<string>("--model", "-m") { Description = common.Model.Description, DefaultValueFactory = _ => defaults.Model.Architecture };
@@ -37,11 +44,16 @@ internal static class RunCommand
         command.Add(output);
         command.Add(common.Json);
         command.Add(spec);
+        command.Add(artifactName);
+        command.Add(artifactDir);
+        command.Add(intermediateDir);
         command.SetAction(r =>
         {
             if (r.GetValue(spec) is string specPath)
             {
-                var report = Engine.Spec.SpecJob.Run(specPath, context.Sink, context.Cancellation);
+                var parsed = Engine.Spec.BuildSpecParser.Load(specPath, context.Sink);
+                var report = Engine.Spec.SpecJob.Run(parsed.WithOverrides(r.GetValue(artifactName), r.GetValue(artifactDir),
+                    r.GetValue(intermediateDir)), context.Sink, context.Cancellation);
                 if (r.GetValue(common.Json)) context.WriteJson(report);
                 else
                     context.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,

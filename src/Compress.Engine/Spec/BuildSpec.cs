@@ -68,4 +68,26 @@ public sealed record BuildSpec
 
     /// <summary>The location of <paramref name="key"/>, or null when the key was not written in the file.</summary>
     public SpecLocation? LocationOf(string key) => Locations.TryGetValue(key, out var l) ? l : null;
+
+    /// <summary>
+    /// The same spec with the build step's placement: <paramref name="name"/>, <paramref name="outputDirectory"/> and
+    /// <paramref name="intermediateDirectory"/> replace the spec's values when given (relative paths against the current
+    /// folder); the cache follows the intermediate folder unless the spec set <c>cacheDirectory</c> itself.
+    /// </summary>
+    public BuildSpec WithOverrides(string? name, string? outputDirectory, string? intermediateDirectory)
+    {
+        var result = this;
+        if (!string.IsNullOrWhiteSpace(name)) result = result with { Name = name };
+        if (!string.IsNullOrWhiteSpace(outputDirectory)) result = result with { OutputDirectory = Path.GetFullPath(outputDirectory) };
+        if (!string.IsNullOrWhiteSpace(intermediateDirectory))
+        {
+            string full = Path.GetFullPath(intermediateDirectory);
+            result = result with
+            {
+                IntermediateDirectory = full,
+                CacheDirectory = LocationOf("cacheDirectory") is null ? Path.Combine(full, "cache") : CacheDirectory,
+            };
+        }
+        return result;
+    }
 }

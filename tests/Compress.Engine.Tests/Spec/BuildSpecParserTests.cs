@@ -32,6 +32,19 @@ public sealed class BuildSpecParserTests : IDisposable
     }
 
     [Fact]
+    public void WithOverrides_BuildPlacement_ReplacesNameAndFoldersAndMovesADefaultedCache()
+    {
+        var (spec, _) = Parse("{ \"outputDirectory\": \"out\" }", "tiny.json");
+        var placed = spec!.WithOverrides("net", _dir.Combine("bin"), _dir.Combine("obj", "x"));
+        Assert.Equal(("net", _dir.Combine("bin"), _dir.Combine("obj", "x"), _dir.Combine("obj", "x", "cache")),
+            (placed.Name, placed.OutputDirectory, placed.IntermediateDirectory, placed.CacheDirectory));
+        Assert.Equal(spec, spec.WithOverrides(null, null, " "));
+
+        var (own, _) = Parse("{ \"cacheDirectory\": \"mycache\" }", "own.json");
+        Assert.Equal(_dir.Combine("mycache"), own!.WithOverrides(null, null, _dir.Combine("obj", "y")).CacheDirectory);
+    }
+
+    [Fact]
     public void Parse_RelativeWeightsAndData_ResolveAgainstTheSpecFolderNotTheWorkingDirectory()
     {
         Directory.CreateDirectory(_dir.Combine("sub", "images"));
