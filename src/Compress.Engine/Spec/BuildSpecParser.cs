@@ -192,6 +192,8 @@ public static class BuildSpecParser
             var result = new Dictionary<string, Node>(StringComparer.Ordinal);
             foreach (var (key, keyLocation, value) in obj.Properties!)
             {
+                // "$schema" points editors at build/compress.schema.json; it is not an option.
+                if (prefix.Length == 0 && key == "$schema") continue;
                 if (!known.Contains(key, StringComparer.Ordinal))
                 {
                     string? close = Suggest(key, known);
