@@ -1,5 +1,7 @@
 using Compress.Cli;
 
+NativeLibraryDirectory.UseFromEnvironment();
+
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -29,6 +29,16 @@ public sealed class CompressModel : ToolTask
     /// <summary>The dotnet executable that runs a .dll engine; empty means DOTNET_HOST_PATH, then dotnet on PATH.</summary>
     public string DotnetHost { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Folders (';'-separated) the host searches for the engine's package assets: the package ships compress.dll without
+    /// libtorch or ONNX Runtime, which come from the consumer's NuGet cache (<c>dotnet exec --additionalprobingpath</c>).
+    /// Only for a .dll engine; empty runs <c>dotnet compress.dll</c>.
+    /// </summary>
+    public string ProbingPaths { get; set; } = string.Empty;
+
+    /// <summary>A folder with a patched libLibTorchSharp.so the engine loads instead of the cache's (COMPRESS_NATIVE_DIR).</summary>
+    public string NativeDirectory { get; set; } = string.Empty;
+
     /// <summary>Default device (cpu, cuda, auto) for items without Device metadata; empty leaves the engine's default.</summary>
     public string Device { get; set; } = string.Empty;
 
@@ -89,6 +99,10 @@ public sealed class CompressModel : ToolTask
             return false;
         }
 
+        if (NativeDirectory.Length > 0)
+        {
+            EnvironmentVariables = [.. EnvironmentVariables ?? [], "COMPRESS_NATIVE_DIR=" + Path.GetFullPath(NativeDirectory)];
+        }
         var outputDirectory = Path.GetFullPath(OutputDirectory);
         var intermediateDirectory = Path.GetFullPath(IntermediateDirectory);
         var onnxFiles = new List<ITaskItem>();
@@ -124,6 +138,15 @@ public sealed class CompressModel : ToolTask
         var commandLine = new CommandLineBuilder();
         if (IsDll)
         {
+            var probingPaths = ProbingPaths.Split([';'], StringSplitOptions.RemoveEmptyEntries);
+            if (probingPaths.Length > 0)
+            {
+                commandLine.AppendSwitch("exec");
+                foreach (var probingPath in probingPaths)
+                {
+                    commandLine.AppendSwitchIfNotNull("--additionalprobingpath ", probingPath.Trim());
+                }
+            }
             commandLine.AppendFileNameIfNotNull(Path.GetFullPath(EnginePath));
         }
         return commandLine.ToString();

@@ -21,4 +21,6 @@ public static class TaskDiagnosticCode
     public const string UnsupportedModelFile = "CMP0606";
     /// <summary>Two CompressModel items would write the same output name.</summary>
     public const string DuplicateModelName = "CMP0607";
+    /// <summary>Package only: libLibTorchSharp.so is missing from the NuGet cache (raised by build/CompressNative.targets).</summary>
+    public const string NativeLibraryNotFound = "CMP0608";
 }

@@ -231,6 +231,24 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void Execute_ProbingPathsAndNativeDirectory_RunsDotnetExecWithProbingPathsAndSetsCompressNativeDir()
+    {
+        var task = Task(Weights());
+        var captured = Path.Combine(_temp.Path, "host-args.txt");
+        // A fake dotnet host: records its arguments (one per line) and the variable the engine reads.
+        task.DotnetHost = _temp.File("fake-dotnet", $"#!/bin/sh\nprintf '%s\\n' \"$@\" > '{captured}'\necho \"dir=$COMPRESS_NATIVE_DIR\" >> '{captured}'\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(task.DotnetHost, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        task.ProbingPaths = "/cache/a/; /cache/b/";
+        task.NativeDirectory = Path.Combine(_temp.Path, "obj", "native");
+
+        Assert.True(task.Execute(), string.Join("\n", _engine.Errors.Select(e => e.Message)));
+        var lines = File.ReadAllLines(captured);
+        Assert.Equal(["exec", "--additionalprobingpath", "/cache/a/", "--additionalprobingpath", "/cache/b/", task.EnginePath], lines[..6]);
+        Assert.StartsWith("@", lines[6], StringComparison.Ordinal);
+        Assert.Equal("dir=" + task.NativeDirectory, lines[7]);
+    }
+
+    [Fact]
     public async System.Threading.Tasks.Task Cancel_WhileEngineRuns_KillsItAndFails()
     {
         var task = Task(Weights());

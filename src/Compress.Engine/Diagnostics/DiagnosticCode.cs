@@ -94,6 +94,8 @@ public static class DiagnosticCode
     public const string UnsupportedModelFile = "CMP0606";
     /// <summary>Two CompressModel items would write the same output name.</summary>
     public const string DuplicateModelName = "CMP0607";
+    /// <summary>Package only: libLibTorchSharp.so is missing from the NuGet cache (raised by build/CompressNative.targets).</summary>
+    public const string NativeLibraryNotFound = "CMP0608";
     /// <summary>A spec file (compress run --spec) is not valid JSON (gives the line and column).</summary>
     public const string SpecSyntaxError = "CMP0620";
     /// <summary>A spec file has a key the engine does not know (warning, with a did-you-mean suggestion).</summary>

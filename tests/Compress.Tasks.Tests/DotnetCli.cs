@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace Compress.Tasks.Tests;
+
+/// <summary>Runs the dotnet CLI as a child process, without the test host's MSBuild variables.</summary>
+internal static class DotnetCli
+{
+    /// <summary>Runs <c>dotnet ARGS</c> in a folder and returns its exit code and stdout + stderr.</summary>
+    public static (int ExitCode, string Output) Run(string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        // The test host runs inside an MSBuild-started process; its MSBuild variables would steer the child build.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout + stderr.Result);
+    }
+}
