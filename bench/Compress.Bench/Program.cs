@@ -15,12 +15,14 @@ switch (name)
     case "onnx":
         OnnxLatencyBenchmark.Run();
         return 0;
+    case "build-overhead":
+        return BuildOverheadBenchmark.Run();
     case "all":
         int code = AnalysisBenchmark.Run(rest);
         TrainingBenchmark.Run();
         OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
         return 2;
 }

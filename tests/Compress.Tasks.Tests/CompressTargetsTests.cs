@@ -69,6 +69,15 @@ public sealed class CompressTargetsTests : IDisposable
         (exit, output) = Build();
         Assert.True(exit == 0, output);
         Assert.Equal(6, File.ReadAllLines(log).Length);
+
+        // With the step turned off the artifacts stay (no incremental clean of them), and turning it back on reruns
+        // nothing.
+        (exit, output) = Build("-p:CompressEnabled=false");
+        Assert.True(exit == 0, output);
+        Assert.True(File.Exists(Path.Combine(bin, "a.onnx")));
+        (exit, output) = Build();
+        Assert.True(exit == 0, output);
+        Assert.Equal(6, File.ReadAllLines(log).Length);
         File.Delete(log);
 
         // A newer weights file reruns that model alone, which now fails.
