@@ -148,42 +148,8 @@ internal sealed class ModelValidator
     }
 
     /// <summary>The known name closest to <paramref name="key"/> (case-insensitive edit distance at most 3), or null.</summary>
-    internal static string? Suggest(string key)
-    {
-        string? best = null;
-        var bestDistance = int.MaxValue;
-        foreach (var known in KnownMetadata)
-        {
-            var distance = EditDistance(key.ToUpperInvariant(), known.ToUpperInvariant());
-            if (distance < bestDistance)
-            {
-                bestDistance = distance;
-                best = known;
-            }
-        }
-        return bestDistance <= Math.Max(1, Math.Min(3, key.Length / 3)) ? best : null;
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
-    }
+    internal static string? Suggest(string key) =>
+        Shared.NameSuggestions.Closest(key, KnownMetadata, Math.Max(1, Math.Min(3, key.Length / 3)));
 
     private string? ParseData(ITaskItem item, string where)
     {

@@ -75,31 +75,13 @@ public static class BuildSpecParser
     }
 
     /// <summary>Levenshtein edit distance (insert, delete, substitute; each cost 1), case-insensitive.</summary>
-    public static int EditDistance(string a, string b)
-    {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        a = a.ToLowerInvariant();
-        b = b.ToLowerInvariant();
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) previous[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-                current[j] = Math.Min(Math.Min(previous[j] + 1, current[j - 1] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
-    }
+    public static int EditDistance(string a, string b) => Shared.NameSuggestions.EditDistance(a, b);
 
     /// <summary>The known key closest to <paramref name="key"/> when it is close enough to be a typo, else null.</summary>
     public static string? Suggest(string key, IEnumerable<string> known)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var best = known.Select(k => (Key: k, Distance: EditDistance(key, k))).OrderBy(p => p.Distance).FirstOrDefault();
-        return best.Key is not null && best.Distance <= Math.Max(2, key.Length / 3) ? best.Key : null;
+        return Shared.NameSuggestions.Closest(key, known, Math.Max(2, key.Length / 3));
     }
 
     private static string StripPosition(string message)
