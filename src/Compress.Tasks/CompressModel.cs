@@ -65,6 +65,22 @@ public sealed class CompressModel : ToolTask
     [Required]
     public string IntermediateDirectory { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Folders (';'-separated) the output and intermediate folders must lie in: the project folder and the build's own
+    /// output folders. Empty turns the check off (the targets pass it unless CompressAllowOutputOutsideProject=true).
+    /// </summary>
+    public string AllowedOutputRoots { get; set; } = string.Empty;
+
+    /// <summary>
+    /// True: check every item (and the engine, and the folders) and stop, without running anything. The targets call the
+    /// task this way once for all models before the per-model runs, so one build lists every model's problems rather
+    /// than stopping at the first model's; the per-model runs then repeat the checks without repeating the warnings.
+    /// </summary>
+    public bool ValidateOnly { get; set; }
+
+    /// <summary>True: the warnings of the checks were already reported by a <see cref="ValidateOnly"/> call.</summary>
+    public bool Validated { get; set; }
+
     /// <summary>The ONNX files the engine was asked to write, one per model (for FileWrites and publishing).</summary>
     [Output]
     public ITaskItem[] OnnxFiles { get; private set; } = [];
@@ -76,8 +92,11 @@ public sealed class CompressModel : ToolTask
     /// <inheritdoc />
     protected override string ToolName => IsDll ? "dotnet" : "compress";
 
-    /// <inheritdoc />
-    protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Normal;
+    /// <summary>
+    /// The engine's stdout carries only its result (one line per model: rate, accuracies, size, where it wrote the ONNX),
+    /// which a plain <c>dotnet build</c> shows; progress goes to stderr and shows from <c>-v:n</c>.
+    /// </summary>
+    protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
 
     /// <inheritdoc />
     protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.Normal;
@@ -90,18 +109,31 @@ public sealed class CompressModel : ToolTask
     public override bool Execute()
     {
         YieldDuringToolExecution = true;
-        var validator = new ModelValidator(Log, ProjectFile);
+        var validator = new ModelValidator(Log, ProjectFile, reportWarnings: !Validated);
         validator.ValidateDefaults(Blank(Device), Blank(Seed), Blank(MinAccuracy), Blank(MaxAccuracyDrop));
         var requests = validator.Validate(Models);
         var engineFound = CheckEngine();
+        CheckOutputFolder(OutputDirectory, "CompressOutputDir");
+        CheckOutputFolder(IntermediateDirectory, "CompressIntermediateDir");
         if (requests is null || !engineFound || Log.HasLoggedErrors)
         {
             return false;
         }
+        if (ValidateOnly)
+        {
+            return true;
+        }
 
         if (NativeDirectory.Length > 0)
         {
-            EnvironmentVariables = [.. EnvironmentVariables ?? [], "COMPRESS_NATIVE_DIR=" + Path.GetFullPath(NativeDirectory)];
+            // LD_LIBRARY_PATH too: libtorch loads some of its libraries (CUDA ones) by plain name at run time.
+            var native = Path.GetFullPath(NativeDirectory);
+            var libraryPath = Environment.GetEnvironmentVariable("LD_LIBRARY_PATH");
+            EnvironmentVariables =
+            [
+                .. EnvironmentVariables ?? [], "COMPRESS_NATIVE_DIR=" + native,
+                "LD_LIBRARY_PATH=" + (string.IsNullOrEmpty(libraryPath) ? native : native + Path.PathSeparator + libraryPath),
+            ];
         }
         var outputDirectory = Path.GetFullPath(OutputDirectory);
         var intermediateDirectory = Path.GetFullPath(IntermediateDirectory);
@@ -128,6 +160,30 @@ public sealed class CompressModel : ToolTask
         SpecFiles = [.. specFiles];
         return !Log.HasLoggedErrors;
     }
+
+    /// <summary>CMP0609 when <paramref name="folder"/> is outside every allowed root (a build must not write elsewhere).</summary>
+    private void CheckOutputFolder(string folder, string property)
+    {
+        var roots = AllowedOutputRoots.Split([';'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(r => r.Trim()).Where(r => r.Length > 0).ToList();
+        if (roots.Count == 0 || folder.Length == 0)
+        {
+            return;
+        }
+        var full = WithSeparator(Path.GetFullPath(folder));
+        var comparison = Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        if (roots.Any(root => full.StartsWith(WithSeparator(Path.GetFullPath(root)), comparison)))
+        {
+            return;
+        }
+        Log.LogError(null, TaskDiagnosticCode.OutputOutsideProject, null, ProjectFile, 0, 0, 0, 0,
+            $"{property} resolves to '{full}', which is outside the project folder and the build's output folders " +
+            $"({string.Join(", ", roots.Select(r => WithSeparator(Path.GetFullPath(r))).Distinct(StringComparer.Ordinal))}). " +
+            $"Point {property} inside the project or its bin/obj folders, or set CompressAllowOutputOutsideProject=true if writing there is intended.");
+    }
+
+    private static string WithSeparator(string path) =>
+        path.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? path : path + Path.DirectorySeparatorChar;
 
     /// <inheritdoc />
     protected override string GenerateFullPathToTool() => IsDll ? ResolveDotnetHost() ?? "dotnet" : Path.GetFullPath(EnginePath);

@@ -23,12 +23,14 @@ internal sealed class ModelValidator
 
     private readonly TaskLoggingHelper _log;
     private readonly string _projectFile;
+    private readonly bool _reportWarnings;
     private bool _failed;
 
-    public ModelValidator(TaskLoggingHelper log, string projectFile)
+    public ModelValidator(TaskLoggingHelper log, string projectFile, bool reportWarnings = true)
     {
         _log = log;
         _projectFile = projectFile;
+        _reportWarnings = reportWarnings;
     }
 
     /// <summary>Project-wide defaults (task parameters), already validated by <see cref="ValidateDefaults"/>.</summary>
@@ -118,6 +120,10 @@ internal sealed class ModelValidator
 
     private void WarnUnknownMetadata(ITaskItem item, string where)
     {
+        if (!_reportWarnings)
+        {
+            return;
+        }
         foreach (var key in item.CloneCustomMetadata().Keys.Cast<string>().OrderBy(k => k, StringComparer.Ordinal))
         {
             // "_x" is private by MSBuild convention (the targets add _CompressName ...); Link and Visible are IDE hints.
@@ -137,6 +143,10 @@ internal sealed class ModelValidator
     // silently ignored, so say so.
     private void WarnIgnoredOnSpec(ITaskItem item, string where)
     {
+        if (!_reportWarnings)
+        {
+            return;
+        }
         foreach (var key in KnownMetadata)
         {
             if (key != "Name" && item.GetMetadata(key).Trim().Length > 0)

@@ -6,7 +6,12 @@ namespace Compress.Tasks.Tests;
 internal static class DotnetCli
 {
     /// <summary>Runs <c>dotnet ARGS</c> in a folder and returns its exit code and stdout + stderr.</summary>
-    public static (int ExitCode, string Output) Run(string workingDirectory, params string[] arguments)
+    public static (int ExitCode, string Output) Run(string workingDirectory, params string[] arguments) =>
+        Run(workingDirectory, new Dictionary<string, string>(), arguments);
+
+    /// <summary>As <see cref="Run(string, string[])"/>, with extra environment variables for the child.</summary>
+    public static (int ExitCode, string Output) Run(string workingDirectory, IReadOnlyDictionary<string, string> environment,
+        params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -22,6 +27,10 @@ internal static class DotnetCli
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
         {
             start.Environment.Remove(key);
+        }
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
         }
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

@@ -105,6 +105,14 @@ public sealed class PackagedConsumerTests : IClassFixture<PackedFeed>, IDisposab
         Assert.True(exit == 0, output);
         Assert.Contains("Skipping target \"_CompressModelsCore\" because all output files are up-to-date", output, StringComparison.Ordinal);
 
+        // Publish carries the artifact and its report (the build inside publish is up to date, so no engine run).
+        var publish = Path.Combine(_temp.Path, "publish");
+        (exit, output) = DotnetCli.Run(app, "publish", "-nologo", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-o", publish);
+        Assert.True(exit == 0, output);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(bin, "w.onnx")), File.ReadAllBytes(Path.Combine(publish, "w.onnx")));
+        Assert.True(File.Exists(Path.Combine(publish, "w.report.json")), output);
+        Assert.Empty(Directory.GetFiles(publish, "*.so*", SearchOption.AllDirectories));
+
         File.SetLastWriteTimeUtc(Path.Combine(app, "w.safetensors"), DateTime.UtcNow.AddMinutes(1));
         (exit, output) = Build(app, "-p:CompressMinAccuracy=99.9");
         Assert.Equal(1, exit);

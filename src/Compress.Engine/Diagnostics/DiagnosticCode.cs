@@ -96,6 +96,10 @@ public static class DiagnosticCode
     public const string DuplicateModelName = "CMP0607";
     /// <summary>Package only: libLibTorchSharp.so is missing from the NuGet cache (raised by build/CompressNative.targets).</summary>
     public const string NativeLibraryNotFound = "CMP0608";
+    /// <summary>An output or intermediate folder lies outside the project folder and the build's output folders.</summary>
+    public const string OutputOutsideProject = "CMP0609";
+    /// <summary>Package only: CompressTorchDevice=cuda or CompressOnnxRuntime=gpu, but that package is not in the NuGet cache.</summary>
+    public const string AcceleratorPackageNotFound = "CMP0610";
     /// <summary>A spec file (compress run --spec) is not valid JSON (gives the line and column).</summary>
     public const string SpecSyntaxError = "CMP0620";
     /// <summary>A spec file has a key the engine does not know (warning, with a did-you-mean suggestion).</summary>
