@@ -7,7 +7,8 @@ namespace Compress.Engine.Export;
 /// Counts parameters and per-image multiply-accumulates of an exported inference graph, so compaction (and later
 /// <c>compress profile</c>) can report what a smaller model actually saves. Conventions follow the EfficientML lab's
 /// profiler: Conv = Cout * (Cin/groups) * kH * kW * Hout * Wout, Gemm = in * out, BatchNormalization = one MAC per
-/// output element, Relu/pooling/Add/Flatten = 0. Shapes are propagated from the graph input's C, H, W.
+/// output element, GlobalAveragePool = one MAC per output element (as torchprofile counts the mean), Relu/MaxPool/Add/
+/// Flatten = 0; <see cref="Benchmark.ModelProfiler"/> counts the TorchSharp model the same way. Shapes are propagated from the graph input's C, H, W.
 /// </summary>
 public static class OnnxProfile
 {
@@ -43,7 +44,7 @@ public static class OnnxProfile
             }
             var output = node.Output.Count > 0 && shapes.TryGetValue(node.Output[0], out var s) ? s : [];
             long macs = 0;
-            if (node.OpType is "Conv" or "Gemm" or "BatchNormalization")
+            if (node.OpType is "Conv" or "Gemm" or "BatchNormalization" or "GlobalAveragePool")
             {
                 if (output.Length == 0)
                 {

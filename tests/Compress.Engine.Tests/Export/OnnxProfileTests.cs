@@ -10,14 +10,14 @@ public sealed class OnnxProfileTests
     public void Measure_SmallGraph_MatchesHandCount()
     {
         // conv 3->8 k3 p1 on 8x8: 8*3*9*64 = 13824; BN on 8x8x8 = 512; maxpool -> 4x4;
-        // conv 8->4 k3 stride 1 no pad: 4*8*9*2*2 = 1152; GAP, flatten, fc 4->10 = 40.
+        // conv 8->4 k3 stride 1 no pad: 4*8*9*2*2 = 1152; GAP = one per output element = 4; flatten; fc 4->10 = 40.
         var g = new OnnxTestGraph(1, 3, 8, 8);
         var x = g.MaxPool(g.Relu(g.BatchNorm("bn1", g.Conv("conv1", "input", 8, 3, pad: 1))), 2);
         g.Gemm("fc", g.Flatten(g.GlobalAveragePool(g.Conv("conv2", x, 4, 3))), 10, "logits");
 
         var p = OnnxProfile.Measure(g.Build("logits"));
 
-        Assert.Equal(13824 + 512 + 1152 + 40, p.Macs);
+        Assert.Equal(13824 + 512 + 1152 + 4 + 40, p.Macs);
         Assert.Equal((8 * 27) + 8 + (4 * 8) + (4 * 72) + 4 + 40 + 10, p.Parameters);
         Assert.Equal(13824, p.Nodes.Single(n => n.Name == "conv1").Macs);
         Assert.Equal(new long[] { 4, 2, 2 }, p.Nodes.Single(n => n.Name == "conv2").OutputShape);
