@@ -17,12 +17,14 @@ switch (name)
         return 0;
     case "build-overhead":
         return BuildOverheadBenchmark.Run();
+    case "channels":
+        return ChannelPruningBenchmark.Run(rest);
     case "all":
         int code = AnalysisBenchmark.Run(rest);
         TrainingBenchmark.Run();
         OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|all> [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|channels|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
         return 2;
 }

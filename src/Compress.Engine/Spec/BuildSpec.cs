@@ -32,6 +32,41 @@ public sealed record BuildSpec
     /// <summary>A number in [0, 1], <c>knee</c> or <c>safe</c> (default).</summary>
     public string PruneRate { get; init; } = "safe";
 
+    /// <summary>
+    /// How to prune: <c>global</c> (default: the paper's global L1 magnitude pruning at <see cref="PruneRate"/>),
+    /// <c>channel</c> (structured: whole channels removed, <see cref="ChannelRatio"/>, <see cref="Ranking"/>) or
+    /// <c>layerwise</c> (fine-grained magnitude pruning with a per-layer sparsity from <see cref="Sparsity"/> or a
+    /// sensitivity scan with <see cref="TargetSize"/>).
+    /// </summary>
+    public string Method { get; init; } = "global";
+
+    /// <summary>Channel method: the fraction of each prunable group's channels removed (default 0.3).</summary>
+    public double ChannelRatio { get; init; } = 0.3;
+
+    /// <summary>Channel method: per-layer ratios (producer conv name to ratio) overriding <see cref="ChannelRatio"/>.</summary>
+    public IReadOnlyDictionary<string, double>? ChannelLayerRatios { get; init; }
+
+    /// <summary>Channel method: <c>l2</c> (default), <c>l1</c> or <c>naive</c> (keep the first channels).</summary>
+    public string Ranking { get; init; } = "l2";
+
+    /// <summary>Channel method: rank channels of all groups together instead of each group alone (default false).</summary>
+    public bool GlobalRanking { get; init; }
+
+    /// <summary>Channel method: conv layers whose output channels are never pruned.</summary>
+    public IReadOnlyList<string> IgnoredLayers { get; init; } = [];
+
+    /// <summary>Layerwise method: sparsity per weight (parameter name to fraction zeroed), from the spec or a file.</summary>
+    public IReadOnlyDictionary<string, double>? Sparsity { get; init; }
+
+    /// <summary>Layerwise method: <c>auto</c> runs a sensitivity scan and proposes the sparsities; null = use <see cref="Sparsity"/>.</summary>
+    public string? Sensitivity { get; init; }
+
+    /// <summary>Layerwise method with <c>sensitivity: auto</c>: fraction of the prunable weights to keep (default 0.5).</summary>
+    public double TargetSize { get; init; } = 0.5;
+
+    /// <summary>Layerwise method with <c>sensitivity: auto</c>: the largest accuracy drop (points) a layer may cause alone (default 2).</summary>
+    public double SensitivityMaxDrop { get; init; } = 2.0;
+
     /// <summary>Epochs of masked fine-tuning with the paper's recipe (default 1; 0 skips fine-tuning).</summary>
     public int FineTuneEpochs { get; init; } = 1;
 

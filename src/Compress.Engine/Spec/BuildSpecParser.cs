@@ -20,6 +20,8 @@ public static class BuildSpecParser
         "name", "model", "model.architecture", "model.widthMultiplier", "model.classes", "weights", "data",
         "syntheticTrain", "syntheticTest", "pruneRate", "fineTuneEpochs", "baselineEpochs", "minAccuracy",
         "maxAccuracyDrop", "device", "seed", "threads", "outputDirectory", "intermediateDirectory", "cacheDirectory",
+        "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
+        "sensitivityMaxDrop",
     ];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
@@ -165,8 +167,99 @@ public static class BuildSpecParser
             {
                 CacheDirectory = String(values, "cacheDirectory") is string cache ? FullPath(cache) : Path.Combine(spec.IntermediateDirectory, "cache"),
             };
+            spec = ReadMethod(values, spec);
             diagnostics.Sort((x, y) => (x.Line ?? 0, x.Column ?? 0).CompareTo((y.Line ?? 0, y.Column ?? 0)));
             return (_errors == 0 ? spec : null, diagnostics);
+        }
+
+        /// <summary>The pruning method and its options; cross-checks that the method has what it needs.</summary>
+        private BuildSpec ReadMethod(Dictionary<string, Node> values, BuildSpec spec)
+        {
+            string method = Choice(values, "method", ["global", "channel", "layerwise"]) ?? "global";
+            double ratio = spec.ChannelRatio;
+            IReadOnlyDictionary<string, double>? layerRatios = null;
+            if (values.TryGetValue("channelRatio", out var ratioNode) && ratioNode.Kind != JsonTokenType.Null)
+            {
+                if (ratioNode.Kind == JsonTokenType.StartObject) layerRatios = NumberMap(ratioNode, "channelRatio", 0, 0.999999, "a ratio in [0, 1)");
+                else ratio = Number(values, "channelRatio", 0, 0.999999, "a ratio in [0, 1), or an object { \"layer\": ratio }") ?? ratio;
+            }
+            IReadOnlyDictionary<string, double>? sparsity = null;
+            if (values.TryGetValue("sparsity", out var sparsityNode) && sparsityNode.Kind != JsonTokenType.Null)
+            {
+                if (sparsityNode.Kind == JsonTokenType.StartObject) sparsity = NumberMap(sparsityNode, "sparsity", 0, 1, "a sparsity in [0, 1]");
+                else if (ExistingPath(values, "sparsity", isFolder: false) is string file && File.Exists(file))
+                {
+                    try
+                    {
+                        sparsity = Pruning.FineGrained.SparsityFile.Load(file);
+                    }
+                    catch (CompressException e)
+                    {
+                        Error(e.Code, e.Message, sparsityNode.Location, e.Hint);
+                    }
+                }
+            }
+            string? sensitivity = Choice(values, "sensitivity", ["auto"]);
+            var result = spec with
+            {
+                Method = method,
+                ChannelRatio = ratio,
+                ChannelLayerRatios = layerRatios,
+                Ranking = Choice(values, "ranking", ["l2", "l1", "naive"]) ?? spec.Ranking,
+                GlobalRanking = Boolean(values, "globalRanking") ?? false,
+                IgnoredLayers = StringList(values, "ignoredLayers") ?? [],
+                Sparsity = sparsity,
+                Sensitivity = sensitivity,
+                TargetSize = Number(values, "targetSize", 1e-6, 1, "a fraction in (0, 1] of the prunable weights to keep") ?? spec.TargetSize,
+                SensitivityMaxDrop = Number(values, "sensitivityMaxDrop", 0, 100, "a number of percentage points in [0, 100]") ?? spec.SensitivityMaxDrop,
+            };
+            if (method == "layerwise" && sparsity is null && sensitivity is null && _errors == 0)
+                Error(DiagnosticCode.InvalidSpecValue, "'method' \"layerwise\" needs 'sparsity' (an object or a JSON file of per-layer sparsities) or 'sensitivity': \"auto\" with 'targetSize'.",
+                    values["method"].Location);
+            return result;
+        }
+
+        private string? Choice(Dictionary<string, Node> values, string key, string[] allowed)
+        {
+            string? text = String(values, key);
+            if (text is null) return null;
+            string lower = text.Trim().ToLowerInvariant();
+            if (allowed.Contains(lower, StringComparer.Ordinal)) return lower;
+            string? close = Suggest(lower, allowed);
+            Error(DiagnosticCode.InvalidSpecValue, $"'{key}' \"{text}\" is not one of {string.Join(", ", allowed)}" +
+                (close is null ? "." : $"; did you mean \"{close}\"?"), values[key].Location);
+            return null;
+        }
+
+        private bool? Boolean(Dictionary<string, Node> values, string key)
+        {
+            if (!values.TryGetValue(key, out var node) || node.Kind == JsonTokenType.Null) return null;
+            if (node.Kind is JsonTokenType.True or JsonTokenType.False) return node.Kind == JsonTokenType.True;
+            TypeError(key, "true or false", node);
+            return null;
+        }
+
+        private List<string>? StringList(Dictionary<string, Node> values, string key)
+        {
+            if (!values.TryGetValue(key, out var node) || node.Kind == JsonTokenType.Null) return null;
+            if (node.Kind != JsonTokenType.StartArray || node.Items!.Any(i => i.Kind != JsonTokenType.String))
+            {
+                TypeError(key, "an array of strings", node);
+                return null;
+            }
+            return [.. node.Items!.Select(i => i.Text!)];
+        }
+
+        private Dictionary<string, double>? NumberMap(Node obj, string key, double min, double max, string expected)
+        {
+            var result = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var (name, _, value) in obj.Properties!)
+            {
+                if (value.Kind != JsonTokenType.Number || value.Number < min || value.Number > max)
+                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}.{name}' {value.Raw} must be {expected}.", value.Location);
+                else result[name] = value.Number;
+            }
+            return result;
         }
 
         private Dictionary<string, Node> Properties(Node obj, string prefix, string[] known)
@@ -293,6 +386,7 @@ public static class BuildSpecParser
         /// <summary>The value as written (strings quoted, containers abbreviated), for messages.</summary>
         public string Raw { get; private init; } = "";
         public List<(string Key, SpecLocation KeyLocation, Node Value)>? Properties { get; private init; }
+        public List<Node>? Items { get; private init; }
 
         public static Node Read(ReadOnlySpan<byte> utf8)
         {
@@ -320,8 +414,9 @@ public static class BuildSpecParser
                     }
                     return new Node { Kind = JsonTokenType.StartObject, Location = at, Properties = properties, Raw = "an object" };
                 case JsonTokenType.StartArray:
-                    reader.Skip();
-                    return new Node { Kind = JsonTokenType.StartArray, Location = at, Raw = "an array" };
+                    var items = new List<Node>();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) items.Add(ReadValue(ref reader, lines));
+                    return new Node { Kind = JsonTokenType.StartArray, Location = at, Items = items, Raw = "an array" };
                 case JsonTokenType.String:
                     string text = reader.GetString()!;
                     return new Node { Kind = JsonTokenType.String, Location = at, Text = text, Raw = $"\"{text}\"" };
