@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Serialization;
 
 namespace Compress.Engine.Models;
 
@@ -31,8 +32,10 @@ public sealed record ModelOptions
     /// layer at its default). Keys must be known to the architecture, values &gt;= 1, and producers whose outputs are
     /// added (a ResNet stage's <c>conv2</c>s and downsample) equal; see <see cref="ChannelWidths.Defaults"/>. The
     /// shortcut structure (which ResNet blocks have a downsample) always follows the unpruned architecture. Stored as
-    /// a sorted copy; an empty dictionary is stored as null.
+    /// a sorted copy; an empty dictionary is stored as null. Left out of JSON when null, so the JSON of unpruned
+    /// options (e.g. the spec runner's baseline cache key) is what it was before this property existed.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, int>? Channels
     {
         get => _channels;

@@ -147,4 +147,13 @@ public class ChannelWidthsTests
         Assert.Equal(DiagnosticCode.ShapeMismatch, e.Code);
         Assert.Contains("'layer1.1.conv2.weight'", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ModelOptions_Json_OmitsNullChannelsAndWritesGivenOnes()
+    {
+        string plain = Reporting.JsonOutput.Serialize(TinyResNet);
+        Assert.DoesNotContain("channels", plain, StringComparison.Ordinal);
+        string pruned = Reporting.JsonOutput.Serialize(TinyResNet with { Channels = new Dictionary<string, int> { ["layer1.0.conv1"] = 3 } });
+        Assert.Contains("\"layer1.0.conv1\": 3", pruned, StringComparison.Ordinal);
+    }
 }
