@@ -108,4 +108,16 @@ public static class DiagnosticCode
     public const string InvalidSpecValue = "CMP0622";
     /// <summary>The accuracy gate failed: the ONNX artifact's accuracy is below minAccuracy or dropped more than maxAccuracyDrop.</summary>
     public const string AccuracyGateFailed = "CMP0623";
+
+    // 0701-0729 channel pruning (structured, with physical removal).
+    /// <summary>A channel pruning ratio is outside [0, 1) or not a number.</summary>
+    public const string InvalidChannelRatio = "CMP0701";
+    /// <summary>A layer named for channel pruning (ignored layers, per-layer ratios) is not in the model (with a suggestion).</summary>
+    public const string UnknownChannelLayer = "CMP0702";
+    /// <summary>A per-group ratio list does not have one ratio per prunable channel group.</summary>
+    public const string ChannelRatioCountMismatch = "CMP0703";
+    /// <summary>Channel pruning options contradict each other, or a per-layer ratio names a layer whose channels cannot be pruned.</summary>
+    public const string InvalidChannelPruningOption = "CMP0704";
+    /// <summary>The model graph has a node or shape the channel dependency analysis does not support.</summary>
+    public const string UnsupportedChannelGraph = "CMP0705";
 }

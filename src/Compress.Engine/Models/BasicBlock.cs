@@ -21,21 +21,39 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "bn2")] private readonly BatchNorm2d _bn2;
     [ComponentName(Name = "downsample")] private readonly Sequential? _downsample;
 
-    /// <summary>Creates a block mapping <paramref name="inChannels"/> to <paramref name="outChannels"/>.</summary>
-    public BasicBlock(int inChannels, int outChannels, int stride) : base(nameof(BasicBlock))
+    /// <summary>Creates a block mapping <paramref name="inChannels"/> to <paramref name="outChannels"/>, with the
+    /// projection shortcut exactly when the stride is not 1 or the channel count changes (torchvision's rule).</summary>
+    public BasicBlock(int inChannels, int outChannels, int stride)
+        : this(inChannels, outChannels, outChannels, stride, stride != 1 || inChannels != outChannels)
     {
+    }
+
+    /// <summary>
+    /// Creates a block with arbitrary widths, as channel pruning leaves them: <paramref name="midChannels"/> between
+    /// the two convolutions, <paramref name="outChannels"/> out of <c>conv2</c> and the shortcut. Whether there is a
+    /// projection shortcut is given (<paramref name="downsample"/>), because a pruned block keeps the structure of the
+    /// unpruned one even where its widths no longer show it; without one, <paramref name="inChannels"/> must equal
+    /// <paramref name="outChannels"/> and the stride must be 1.
+    /// </summary>
+    public BasicBlock(int inChannels, int midChannels, int outChannels, int stride, bool downsample) : base(nameof(BasicBlock))
+    {
+        if (!downsample && (stride != 1 || inChannels != outChannels))
+            throw new ArgumentException(
+                $"A block without a downsample needs stride 1 and equal in and out channels (got stride {stride}, {inChannels} -> {outChannels}).",
+                nameof(downsample));
         InChannels = inChannels;
+        MidChannels = midChannels;
         OutChannels = outChannels;
         Stride = stride;
-        _conv1 = nn.Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
-        _bn1 = nn.BatchNorm2d(outChannels);
-        _conv2 = nn.Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1, bias: false);
+        _conv1 = nn.Conv2d(inChannels, midChannels, 3, stride: stride, padding: 1, bias: false);
+        _bn1 = nn.BatchNorm2d(midChannels);
+        _conv2 = nn.Conv2d(midChannels, outChannels, 3, stride: 1, padding: 1, bias: false);
         _bn2 = nn.BatchNorm2d(outChannels);
         register_module("conv1", _conv1);
         register_module("bn1", _bn1);
         register_module("conv2", _conv2);
         register_module("bn2", _bn2);
-        if (stride != 1 || inChannels != outChannels)
+        if (downsample)
         {
             _downsample = nn.Sequential(
                 nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false),
@@ -47,6 +65,9 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 
     /// <summary>Input channels.</summary>
     public int InChannels { get; }
+
+    /// <summary>Channels between the two convolutions (equal to <see cref="OutChannels"/> unless pruned).</summary>
+    public int MidChannels { get; }
 
     /// <summary>Output channels.</summary>
     public int OutChannels { get; }

@@ -29,7 +29,15 @@ public static class Checkpoint
     public static void Load(ClassifierModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var loaded = ReadStateDict(path);
+        Load(model, path, ReadStateDict(path));
+    }
+
+    /// <summary>As <see cref="Load(ClassifierModel, string)"/> with the state dict already read from
+    /// <paramref name="path"/> (named in messages).</summary>
+    internal static void Load(ClassifierModel model, string path, IReadOnlyDictionary<string, TensorData> loaded)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loaded);
         var target = model.OrderedStateDict();
         Validate(path, target, loaded);
 
@@ -86,7 +94,7 @@ public static class Checkpoint
     /// Reads the state dict of either format (detected from the first bytes), unwrapped and with a DataParallel
     /// <c>module.</c> prefix removed, in file order; nothing is checked against a model.
     /// </summary>
-    /// <exception cref="CompressException">CMP0005, CMP0103, CMP0108 as for <see cref="Load"/>.</exception>
+    /// <exception cref="CompressException">CMP0005, CMP0103, CMP0108 as for <see cref="Load(ClassifierModel, string)"/>.</exception>
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path)
     {
         ArgumentNullException.ThrowIfNull(path);

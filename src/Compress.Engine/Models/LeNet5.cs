@@ -8,7 +8,8 @@ namespace Compress.Engine.Models;
 /// <summary>
 /// LeNet-5 for 1x28x28 images (MNIST layout): conv1 1-&gt;6 5x5 padding 2, ReLU, 2x2 max-pool, conv2 6-&gt;16 5x5,
 /// ReLU, 2x2 max-pool, flatten (16x5x5 = 400), fc1 400-&gt;120, ReLU, fc2 120-&gt;84, ReLU, fc3 84-&gt;classes; all
-/// layers with bias. 61,706 parameters at width 1 and 10 classes. The width multiplier scales 6, 16, 120 and 84.
+/// layers with bias. 61,706 parameters at width 1 and 10 classes. The width multiplier scales 6, 16, 120 and 84;
+/// <see cref="ModelOptions.Channels"/> may set them one by one (channel pruning).
 /// PyTorch's default initialisation.
 /// </summary>
 public sealed class LeNet5 : ClassifierModel
@@ -22,9 +23,9 @@ public sealed class LeNet5 : ClassifierModel
     /// <summary>Builds LeNet-5; prefer <see cref="ModelFactory.Create"/>, which validates the options.</summary>
     internal LeNet5(ModelOptions options) : base(nameof(LeNet5), options, new InputShape(1, 28, 28))
     {
-        double w = options.WidthMultiplier;
-        int c1 = ChannelScaling.Scale(6, w), c2 = ChannelScaling.Scale(16, w);
-        int h1 = ChannelScaling.Scale(120, w), h2 = ChannelScaling.Scale(84, w);
+        var widths = Layout(options.WidthMultiplier).Defaults
+            .Select(d => ChannelScaling.Width(options, d.Key, d.Value)).ToArray();
+        int c1 = widths[0], c2 = widths[1], h1 = widths[2], h2 = widths[3];
         _conv1 = nn.Conv2d(InputShape.Channels, c1, 5, padding: 2);
         _conv2 = nn.Conv2d(c1, c2, 5);
         _fc1 = nn.Linear(c2 * 5 * 5, h1);
@@ -37,6 +38,16 @@ public sealed class LeNet5 : ClassifierModel
         register_module("fc3", _fc3);
         RegisterComponents();
     }
+
+    /// <summary>The producers <see cref="ModelOptions.Channels"/> may set: <c>conv1</c>, <c>conv2</c>, <c>fc1</c>,
+    /// <c>fc2</c> (the hidden linear layers' out features count as channels; <c>fc3</c> gives the logits).</summary>
+    internal static ChannelLayout Layout(double widthMultiplier) => new(
+    [
+        new("conv1", ChannelScaling.Scale(6, widthMultiplier)),
+        new("conv2", ChannelScaling.Scale(16, widthMultiplier)),
+        new("fc1", ChannelScaling.Scale(120, widthMultiplier)),
+        new("fc2", ChannelScaling.Scale(84, widthMultiplier)),
+    ], []);
 
     /// <inheritdoc/>
     public override ModelGraph DescribeGraph() => new("input", "logits",

@@ -7,6 +7,15 @@ namespace Compress.Engine.Models;
 /// <summary>Creates the built-in models by name.</summary>
 public static class ModelFactory
 {
+    private static readonly ResNet.Config ResNet18 = new(new InputShape(3, 224, 224), ImageNetStem: true, StemChannels: 64,
+        [2, 2, 2, 2], [64, 128, 256, 512]);
+
+    private static readonly ResNet.Config ResNet18Cifar = new(new InputShape(3, 32, 32), ImageNetStem: false, StemChannels: 64,
+        [2, 2, 2, 2], [64, 128, 256, 512]);
+
+    private static readonly ResNet.Config ResNet56Cifar = new(new InputShape(3, 32, 32), ImageNetStem: false, StemChannels: 16,
+        [9, 9, 9], [16, 32, 64]);
+
     /// <summary>Every name <see cref="Create"/> accepts, in the order <c>compress models</c> lists them.</summary>
     public static IReadOnlyList<string> Architectures { get; } =
         ["resnet18", "resnet18-cifar", "resnet56-cifar", "vgg-cifar", "lenet5"];
@@ -16,8 +25,31 @@ public static class ModelFactory
     /// torch's global generator only, so the same <c>torch.manual_seed</c> before the call gives the same weights.
     /// </summary>
     /// <exception cref="CompressException">CMP0101 for an unknown architecture (the message lists the known ones);
-    /// CMP0102 for a width multiplier that is not a finite number &gt; 0 or fewer than 2 classes.</exception>
+    /// CMP0102 for a width multiplier that is not a finite number &gt; 0, fewer than 2 classes, or per-layer
+    /// <see cref="ModelOptions.Channels"/> that name an unknown layer (with a suggestion), are below 1, or differ
+    /// where outputs are added.</exception>
     public static ClassifierModel Create(ModelOptions options)
+    {
+        var canonical = Canonicalize(options);
+        ChannelWidths.Validate(canonical, Layout(canonical));
+
+        TorchRuntime.EnsureLoaded();
+        return canonical.Architecture switch
+        {
+            "resnet18" => new ResNet(canonical, ResNet18),
+            "resnet18-cifar" => new ResNet(canonical, ResNet18Cifar),
+            "resnet56-cifar" => new ResNet(canonical, ResNet56Cifar),
+            "vgg-cifar" => new Vgg(canonical),
+            "lenet5" => new LeNet5(canonical),
+            _ => throw new InvalidOperationException("unreachable: " + canonical.Architecture),
+        };
+    }
+
+    /// <summary>
+    /// <paramref name="options"/> with the canonical architecture name, after checking the architecture, width
+    /// multiplier and class count (not <see cref="ModelOptions.Channels"/>).
+    /// </summary>
+    internal static ModelOptions Canonicalize(ModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         string name = Canonical(options.Architecture);
@@ -30,22 +62,19 @@ public static class ModelFactory
             throw new CompressException(DiagnosticCode.InvalidModelOption,
                 $"Class count {options.Classes.ToString(CultureInfo.InvariantCulture)} is less than 2.",
                 hint: "A classifier needs at least 2 classes (10 for CIFAR-10 and MNIST).");
-
-        TorchRuntime.EnsureLoaded();
-        var canonical = options with { Architecture = name };
-        return name switch
-        {
-            "resnet18" => new ResNet(canonical, new InputShape(3, 224, 224), imageNetStem: true, stemChannels: 64,
-                [2, 2, 2, 2], [64, 128, 256, 512]),
-            "resnet18-cifar" => new ResNet(canonical, new InputShape(3, 32, 32), imageNetStem: false, stemChannels: 64,
-                [2, 2, 2, 2], [64, 128, 256, 512]),
-            "resnet56-cifar" => new ResNet(canonical, new InputShape(3, 32, 32), imageNetStem: false, stemChannels: 16,
-                [9, 9, 9], [16, 32, 64]),
-            "vgg-cifar" => new Vgg(canonical),
-            "lenet5" => new LeNet5(canonical),
-            _ => throw new InvalidOperationException("unreachable: " + name),
-        };
+        return options with { Architecture = name };
     }
+
+    /// <summary>The per-layer widths the canonical architecture of <paramref name="canonical"/> lets one set.</summary>
+    internal static ChannelLayout Layout(ModelOptions canonical) => canonical.Architecture switch
+    {
+        "resnet18" => ResNet.Layout(ResNet18, canonical.WidthMultiplier),
+        "resnet18-cifar" => ResNet.Layout(ResNet18Cifar, canonical.WidthMultiplier),
+        "resnet56-cifar" => ResNet.Layout(ResNet56Cifar, canonical.WidthMultiplier),
+        "vgg-cifar" => Vgg.Layout(canonical.WidthMultiplier),
+        "lenet5" => LeNet5.Layout(canonical.WidthMultiplier),
+        _ => throw new InvalidOperationException("unreachable: " + canonical.Architecture),
+    };
 
     private static string Canonical(string? architecture)
     {

@@ -28,38 +28,47 @@ public sealed class ResNet : ClassifierModel
     private readonly Sequential[] _layers;
     private readonly bool _imageNetStem;
 
+    /// <summary>One ResNet variant: its natural input, stem and stages (channel counts before width scaling).</summary>
+    /// <param name="Input">The natural input of this variant.</param>
+    /// <param name="ImageNetStem">7x7/2 conv + max-pool stem (true) or 3x3/1 conv stem (false).</param>
+    /// <param name="StemChannels">Stem channels before width scaling.</param>
+    /// <param name="BlocksPerLayer">Blocks in each stage.</param>
+    /// <param name="LayerChannels">Channels of each stage before width scaling.</param>
+    internal sealed record Config(InputShape Input, bool ImageNetStem, int StemChannels, IReadOnlyList<int> BlocksPerLayer,
+        IReadOnlyList<int> LayerChannels);
+
+    /// <summary>One block of the unpruned architecture: state-dict prefix, stride, shortcut kind, default out channels.</summary>
+    private readonly record struct BlockPlan(string Prefix, int Stage, int Stride, bool Downsample, int Channels);
+
     /// <summary>
-    /// Builds a ResNet; prefer <see cref="ModelFactory.Create"/>, which validates the options.
+    /// Builds a ResNet; prefer <see cref="ModelFactory.Create"/>, which validates the options (including that the
+    /// per-layer widths of <see cref="ModelOptions.Channels"/> agree where outputs are added).
     /// </summary>
-    /// <param name="options">Architecture name, width multiplier and class count (already validated).</param>
-    /// <param name="inputShape">The natural input of this variant.</param>
-    /// <param name="imageNetStem">7x7/2 conv + max-pool stem (true) or 3x3/1 conv stem (false).</param>
-    /// <param name="stemChannels">Stem channels before width scaling.</param>
-    /// <param name="blocksPerLayer">Blocks in each stage.</param>
-    /// <param name="layerChannels">Channels of each stage before width scaling.</param>
-    internal ResNet(ModelOptions options, InputShape inputShape, bool imageNetStem, int stemChannels,
-        IReadOnlyList<int> blocksPerLayer, IReadOnlyList<int> layerChannels)
-        : base(nameof(ResNet), options, inputShape)
+    /// <param name="options">Architecture name, width multiplier, class count and optional per-layer widths.</param>
+    /// <param name="config">The variant.</param>
+    internal ResNet(ModelOptions options, Config config) : base(nameof(ResNet), options, config.Input)
     {
         double w = options.WidthMultiplier;
-        _imageNetStem = imageNetStem;
-        int inChannels = ChannelScaling.Scale(stemChannels, w);
-        _conv1 = imageNetStem
-            ? nn.Conv2d(inputShape.Channels, inChannels, 7, stride: 2, padding: 3, bias: false)
-            : nn.Conv2d(inputShape.Channels, inChannels, 3, stride: 1, padding: 1, bias: false);
+        _imageNetStem = config.ImageNetStem;
+        int inChannels = ChannelScaling.Width(options, "conv1", ChannelScaling.Scale(config.StemChannels, w));
+        _conv1 = config.ImageNetStem
+            ? nn.Conv2d(config.Input.Channels, inChannels, 7, stride: 2, padding: 3, bias: false)
+            : nn.Conv2d(config.Input.Channels, inChannels, 3, stride: 1, padding: 1, bias: false);
         _bn1 = nn.BatchNorm2d(inChannels);
         register_module("conv1", _conv1);
         register_module("bn1", _bn1);
 
-        _layers = new Sequential[blocksPerLayer.Count];
+        var plans = Blocks(config, w).ToList();
+        _layers = new Sequential[config.BlocksPerLayer.Count];
         for (int i = 0; i < _layers.Length; i++)
         {
-            int outChannels = ChannelScaling.Scale(layerChannels[i], w);
             var blocks = new List<nn.Module<Tensor, Tensor>>();
-            for (int b = 0; b < blocksPerLayer[i]; b++)
+            foreach (var plan in plans.Where(p => p.Stage == i))
             {
-                int stride = b == 0 && i > 0 ? 2 : 1;
-                blocks.Add(new BasicBlock(inChannels, outChannels, stride));
+                // The shortcut kind comes from the unpruned architecture; the widths from the options.
+                int mid = ChannelScaling.Width(options, plan.Prefix + ".conv1", plan.Channels);
+                int outChannels = ChannelScaling.Width(options, plan.Prefix + ".conv2", plan.Channels);
+                blocks.Add(new BasicBlock(inChannels, mid, outChannels, plan.Stride, plan.Downsample));
                 inChannels = outChannels;
             }
             _layers[i] = nn.Sequential(blocks);
@@ -81,6 +90,50 @@ public sealed class ResNet : ClassifierModel
 
     /// <summary>Number of residual stages (4 for ResNet-18, 3 for ResNet-56).</summary>
     public int StageCount => _layers.Length;
+
+    /// <summary>
+    /// The producers <see cref="ModelOptions.Channels"/> may set (stem <c>conv1</c>, every block's <c>conv1</c> and
+    /// <c>conv2</c>, every <c>downsample.0</c>) and the residual sets that must stay equal: each run of blocks joined by
+    /// identity shortcuts shares one channel set with whatever feeds its first block (the stem for <c>layer1</c>
+    /// without a downsample, else that block's downsample).
+    /// </summary>
+    internal static ChannelLayout Layout(Config config, double widthMultiplier)
+    {
+        var defaults = new List<KeyValuePair<string, int>> { new("conv1", ChannelScaling.Scale(config.StemChannels, widthMultiplier)) };
+        var tied = new List<IReadOnlyList<string>>();
+        var current = new List<string> { "conv1" };
+        foreach (var plan in Blocks(config, widthMultiplier))
+        {
+            defaults.Add(new(plan.Prefix + ".conv1", plan.Channels));
+            defaults.Add(new(plan.Prefix + ".conv2", plan.Channels));
+            if (plan.Downsample)
+            {
+                defaults.Add(new(plan.Prefix + ".downsample.0", plan.Channels));
+                if (current.Count > 1) tied.Add(current);
+                current = [plan.Prefix + ".downsample.0"];
+            }
+            current.Add(plan.Prefix + ".conv2");
+        }
+        if (current.Count > 1) tied.Add(current);
+        return new ChannelLayout(defaults, tied);
+    }
+
+    /// <summary>The blocks of the unpruned architecture at <paramref name="widthMultiplier"/>.</summary>
+    private static IEnumerable<BlockPlan> Blocks(Config config, double widthMultiplier)
+    {
+        int inChannels = ChannelScaling.Scale(config.StemChannels, widthMultiplier);
+        for (int i = 0; i < config.BlocksPerLayer.Count; i++)
+        {
+            int outChannels = ChannelScaling.Scale(config.LayerChannels[i], widthMultiplier);
+            for (int b = 0; b < config.BlocksPerLayer[i]; b++)
+            {
+                int stride = b == 0 && i > 0 ? 2 : 1;
+                string prefix = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"layer{i + 1}.{b}");
+                yield return new BlockPlan(prefix, i, stride, stride != 1 || inChannels != outChannels, outChannels);
+                inChannels = outChannels;
+            }
+        }
+    }
 
     /// <inheritdoc/>
     public override ModelGraph DescribeGraph()

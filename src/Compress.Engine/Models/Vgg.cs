@@ -12,6 +12,7 @@ namespace Compress.Engine.Models;
 /// then the mean over height and width and <c>Linear(512, classes)</c> with bias. Keys <c>backbone.conv0..7</c>,
 /// <c>backbone.bn0..7</c> (the ReLU and pool modules are numbered too but hold no state) and <c>classifier</c>.
 /// Natural input 3x32x32; 9,228,362 parameters at width 1 and 10 classes. PyTorch's default initialisation.
+/// <see cref="ModelOptions.Channels"/> may set each <c>backbone.convN</c>'s width (channel pruning).
 /// </summary>
 public sealed class Vgg : ClassifierModel
 {
@@ -33,7 +34,8 @@ public sealed class Vgg : ClassifierModel
                 layers.Add(("pool" + Index(pool++), nn.MaxPool2d(2)));
                 continue;
             }
-            int outChannels = ChannelScaling.Scale(channels, options.WidthMultiplier);
+            int outChannels = ChannelScaling.Width(options, "backbone.conv" + Index(conv),
+                ChannelScaling.Scale(channels, options.WidthMultiplier));
             layers.Add(("conv" + Index(conv), nn.Conv2d(inChannels, outChannels, 3, padding: 1, bias: false)));
             layers.Add(("bn" + Index(conv), nn.BatchNorm2d(outChannels)));
             layers.Add(("relu" + Index(conv), nn.ReLU()));
@@ -45,6 +47,15 @@ public sealed class Vgg : ClassifierModel
         register_module("backbone", _backbone);
         register_module("classifier", _classifier);
         RegisterComponents();
+    }
+
+    /// <summary>The producers <see cref="ModelOptions.Channels"/> may set: <c>backbone.conv0..7</c> (no residual ties).</summary>
+    internal static ChannelLayout Layout(double widthMultiplier)
+    {
+        var defaults = new List<KeyValuePair<string, int>>();
+        foreach (int channels in Plan.Where(c => c != 0))
+            defaults.Add(new("backbone.conv" + Index(defaults.Count), ChannelScaling.Scale(channels, widthMultiplier)));
+        return new ChannelLayout(defaults, []);
     }
 
     /// <inheritdoc/>

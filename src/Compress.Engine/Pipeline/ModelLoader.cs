@@ -12,14 +12,24 @@ public static class ModelLoader
     /// <summary>
     /// Creates <paramref name="options"/>'s architecture with <c>torch.manual_seed(seed)</c> (so the initial weights depend
     /// only on the seed), loads <paramref name="weightsPath"/> when given, and moves it to <paramref name="device"/>.
+    /// A channel-pruned checkpoint (every layer as wide as the architecture's default or narrower, residual sets
+    /// equal) gives a model of the checkpoint's widths (<see cref="ChannelWidths.FitStateDict"/>); any other shape
+    /// difference fails with CMP0106 as before.
     /// </summary>
     public static ClassifierModel Create(ModelOptions options, string? weightsPath, Device device, int seed)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        IReadOnlyDictionary<string, TensorData>? loaded = null;
+        if (weightsPath is not null)
+        {
+            loaded = Checkpoint.ReadStateDict(weightsPath);
+            options = ChannelWidths.FitStateDict(options, loaded);
+        }
         manual_seed(seed);
         var model = ModelFactory.Create(options);
         try
         {
-            if (weightsPath is not null) Checkpoint.Load(model, weightsPath);
+            if (weightsPath is not null) Checkpoint.Load(model, weightsPath, loaded!);
             model.to(device);
             return model;
         }

@@ -76,7 +76,8 @@ public sealed class ExportJobTests : IDisposable
         File.WriteAllText(output, "previous export");
         var e = Assert.Throws<CompressException>(() => ExportJob.Run(new ExportJob.Options
         {
-            Model = reference.Options with { WidthMultiplier = 0.25 },
+            // The checkpoint (width 0.125) is wider than this model: no channel-pruned model of it, so CMP0106.
+            Model = reference.Options with { WidthMultiplier = 0.0625 },
             Weights = reference.CheckpointPath,
             Output = output,
         }, new CollectingSink()));
