@@ -2,6 +2,8 @@ using Compress.Engine.Analysis;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
 using Compress.Engine.Pruning;
+using Compress.Engine.Pruning.Channels;
+using Compress.Engine.Pruning.FineGrained;
 using Compress.Engine.Training;
 
 namespace Compress.Engine.Pipeline;
@@ -9,6 +11,9 @@ namespace Compress.Engine.Pipeline;
 /// <summary>
 /// What <c>compress prune</c> does, the paper's procedure: evaluate the model, analyse it (curve, knee, K, safe rate),
 /// prune once globally by L1 magnitude at the chosen rate, evaluate, fine-tune with the mask held, evaluate, save.
+/// The other <see cref="PruneMethod"/>s replace the pruning step: <see cref="PruneMethod.Channel"/> removes whole
+/// channels (the fine-tuning then trains the smaller model, no mask), <see cref="PruneMethod.Layerwise"/> prunes each
+/// layer at its own sparsity (given, or proposed from a sensitivity scan) and fine-tunes with that mask.
 /// </summary>
 public static class PruneJob
 {
@@ -33,6 +38,17 @@ public static class PruneJob
         public string? OnnxOutputPath { get; init; }
         /// <summary>Optional PNG plot of the cosine curve.</summary>
         public string? PlotPath { get; init; }
+        /// <summary>How to prune (default the paper's global magnitude pruning at <see cref="Rate"/>).</summary>
+        public PruneMethod Method { get; init; } = PruneMethod.Global;
+        /// <summary>Options of <see cref="PruneMethod.Channel"/> (default: uniform ratio 0.3, L2 ranking).</summary>
+        public ChannelPruningOptions Channel { get; init; } = new();
+        /// <summary>Options of <see cref="PruneMethod.Layerwise"/>.</summary>
+        public LayerwiseOptions Layerwise { get; init; } = new();
+        /// <summary>
+        /// Where the unpruned model is exported (BatchNorm folded, verified, not compacted) before pruning, so the
+        /// artifact can be compared with it (MACs, latency); nothing is written when null.
+        /// </summary>
+        public string? DenseOnnxOutputPath { get; init; }
     }
 
     /// <summary>Runs the whole procedure.</summary>
@@ -49,6 +65,13 @@ public static class PruneJob
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var before = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (unpruned)", cancellationToken);
         timings["evaluateUnpruned"] = Lap(clock);
+        if (options.DenseOnnxOutputPath is not null)
+        {
+            model.eval();
+            var denseProto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions { FoldBatchNorm = true });
+            ExportJob.VerifyAndWrite(model, denseProto, options.DenseOnnxOutputPath, foldedBatchNorm: true, compact: false);
+            timings["exportUnpruned"] = Lap(clock);
+        }
 
         var analysis = PruneAnalyzer.Analyze(model, new AnalysisOptions { Strict = options.Strict }, sink);
         timings["analyze"] = Lap(clock);
@@ -56,78 +79,129 @@ public static class PruneJob
             CosineCurvePlot.WritePng(analysis, options.PlotPath, $"{options.Model.Architecture} ({Path.GetFileName(options.Weights)})");
 
         var (rate, rateSource) = Resolve(rateSpec, analysis);
-        sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"prune: rate {rate:F4} ({rateSource}); knee {analysis.Knee.Rate:F2}, K {analysis.KurtosisOfKurtoses:F4}, modifier {analysis.Modifier:F4}"));
-        using var mask = GlobalMagnitudePruner.Compute(model, rate);
-        mask.Apply(model);
-        timings["prune"] = Lap(clock);
-
-        var afterPrune = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (pruned)", cancellationToken);
-        timings["evaluatePruned"] = Lap(clock);
-
-        var fineTune = new Trainer(model, device, sink).Train(splits.Train, normalization,
-            options.FineTune with { Seed = options.Run.Seed }, mask, "fine-tune", cancellationToken);
-        timings["fineTune"] = Lap(clock);
-
-        var afterFineTune = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (fine-tuned)", cancellationToken);
-        timings["evaluateFineTuned"] = Lap(clock);
-
-        var stats = ModelStatistics.Measure(model);
-        ExportResult? export = null;
-        double? accuracyOnnx = null;
-        if (options.OnnxOutputPath is not null)
+        PruningMask? mask = null;
+        ChannelPruningResult? channels = null;
+        IReadOnlyDictionary<string, double>? layerSparsity = null;
+        SparsityProposalResult? proposal = null;
+        long parametersBefore = model.ParameterCount();
+        try
         {
-            var c = System.Globalization.CultureInfo.InvariantCulture;
-            var metadata = new Dictionary<string, string>
+            switch (options.Method)
             {
-                ["compress.prune_rate"] = rate.ToString("R", c),
-                ["compress.prune_rate_source"] = rateSource,
-                ["compress.knee_rate"] = analysis.Knee.Rate.ToString("R", c),
-                ["compress.kurtosis_of_kurtoses"] = analysis.KurtosisOfKurtoses.ToString("R", c),
-                ["compress.modifier"] = analysis.Modifier.ToString("R", c),
-                ["compress.sparsity"] = stats.Sparsity.ToString("R", c),
-                ["compress.accuracy_unpruned"] = before.Accuracy.ToString("R", c),
-                ["compress.accuracy_pruned"] = afterPrune.Accuracy.ToString("R", c),
-                ["compress.accuracy_finetuned"] = afterFineTune.Accuracy.ToString("R", c),
-                ["compress.seed"] = options.Run.Seed.ToString(c),
+                case PruneMethod.Global:
+                    sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"prune: rate {rate:F4} ({rateSource}); knee {analysis.Knee.Rate:F2}, K {analysis.KurtosisOfKurtoses:F4}, modifier {analysis.Modifier:F4}"));
+                    mask = GlobalMagnitudePruner.Compute(model, rate);
+                    mask.Apply(model);
+                    break;
+                case PruneMethod.Layerwise:
+                    layerSparsity = options.Layerwise.Sparsity;
+                    if (layerSparsity is null)
+                    {
+                        var scan = SensitivityScan.Run(model, splits.Test, normalization, device,
+                            new SensitivityOptions { BatchSize = evalBatch }, sink, cancellationToken);
+                        proposal = SparsityProposal.Propose(scan, options.Layerwise.MaxAccuracyDrop, targetSizeFraction: options.Layerwise.TargetSize);
+                        if (proposal.Note is not null) sink.Progress("sensitivity: " + proposal.Note);
+                        layerSparsity = proposal.Sparsities;
+                        timings["sensitivity"] = Lap(clock);
+                    }
+                    mask = LayerwiseMagnitudePruner.Compute(model, layerSparsity);
+                    mask.Apply(model);
+                    (rate, rateSource) = (mask.Sparsity, proposal is null ? "layerwise" : "layerwise (sensitivity)");
+                    sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"prune: layerwise magnitude pruning of {layerSparsity.Count} layer(s), {mask.PrunedCount:N0} weights removed"));
+                    break;
+                case PruneMethod.Channel:
+                    channels = ChannelPruner.Prune(model, options.Channel);
+                    model = channels.Model;
+                    model.to(device);
+                    rate = 1.0 - ((double)channels.ParametersAfter / channels.ParametersBefore);
+                    rateSource = "channel";
+                    sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"prune: removed channels ({options.Channel.Ranking} ranking), parameters {channels.ParametersBefore:N0} -> {channels.ParametersAfter:N0}"));
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(options), options.Method, "unknown prune method");
+            }
+            timings["prune"] = Lap(clock);
+
+            var afterPrune = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (pruned)", cancellationToken);
+            timings["evaluatePruned"] = Lap(clock);
+
+            var fineTune = new Trainer(model, device, sink).Train(splits.Train, normalization,
+                options.FineTune with { Seed = options.Run.Seed }, mask, "fine-tune", cancellationToken);
+            timings["fineTune"] = Lap(clock);
+
+            var afterFineTune = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (fine-tuned)", cancellationToken);
+            timings["evaluateFineTuned"] = Lap(clock);
+
+            var stats = ModelStatistics.Measure(model);
+            ExportResult? export = null;
+            double? accuracyOnnx = null;
+            if (options.OnnxOutputPath is not null)
+            {
+                var c = System.Globalization.CultureInfo.InvariantCulture;
+                var metadata = new Dictionary<string, string>
+                {
+                    ["compress.prune_rate"] = rate.ToString("R", c),
+                    ["compress.prune_rate_source"] = rateSource,
+                    ["compress.knee_rate"] = analysis.Knee.Rate.ToString("R", c),
+                    ["compress.kurtosis_of_kurtoses"] = analysis.KurtosisOfKurtoses.ToString("R", c),
+                    ["compress.modifier"] = analysis.Modifier.ToString("R", c),
+                    ["compress.sparsity"] = stats.Sparsity.ToString("R", c),
+                    ["compress.accuracy_unpruned"] = before.Accuracy.ToString("R", c),
+                    ["compress.accuracy_pruned"] = afterPrune.Accuracy.ToString("R", c),
+                    ["compress.accuracy_finetuned"] = afterFineTune.Accuracy.ToString("R", c),
+                    ["compress.seed"] = options.Run.Seed.ToString(c),
+                };
+                sink.Progress($"export: verified, compacted ONNX to {options.OnnxOutputPath}");
+                model.eval();
+                var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
+                {
+                    FoldBatchNorm = true,
+                    Metadata = ExportJob.StandardMetadata(model, options.Weights, true, metadata),
+                });
+                export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
+                timings["export"] = Lap(clock);
+                // The artifact itself, not the training copy: its accuracy on the same split, in ONNX Runtime.
+                using var onnx = Benchmark.OrtClassifier.Load(export.Output, sink: sink);
+                accuracyOnnx = onnx.Accuracy(splits.Test, normalization, evalBatch, cancellationToken);
+                sink.Progress(string.Create(c, $"evaluate (onnx): accuracy {accuracyOnnx:F2}% in ONNX Runtime on {splits.Test.Count} images"));
+                timings["evaluateOnnx"] = Lap(clock);
+            }
+            if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);
+            return new PruneResult
+            {
+                Method = options.Method,
+                ParametersBefore = parametersBefore,
+                ChannelGroups = channels?.Groups,
+                LayerSparsity = layerSparsity,
+                Proposal = proposal,
+                Model = options.Model.Architecture,
+                Rate = rate,
+                RateSource = rateSource,
+                Analysis = analysis,
+                Parameters = stats.Parameters,
+                PrunedCount = mask?.PrunedCount ?? (channels!.ParametersBefore - channels.ParametersAfter),
+                Sparsity = stats.Sparsity,
+                AccuracyBefore = before.Accuracy,
+                AccuracyAfterPrune = afterPrune.Accuracy,
+                AccuracyAfterFinetune = afterFineTune.Accuracy,
+                LossBefore = before.Loss,
+                LossAfterPrune = afterPrune.Loss,
+                LossAfterFinetune = afterFineTune.Loss,
+                FineTune = fineTune,
+                Seconds = timings,
+                Output = options.OutputPath,
+                Export = export,
+                AccuracyOnnx = accuracyOnnx,
             };
-            sink.Progress($"export: verified, compacted ONNX to {options.OnnxOutputPath}");
-            model.eval();
-            var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
-            {
-                FoldBatchNorm = true,
-                Metadata = ExportJob.StandardMetadata(model, options.Weights, true, metadata),
-            });
-            export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
-            timings["export"] = Lap(clock);
-            // The artifact itself, not the training copy: its accuracy on the same split, in ONNX Runtime.
-            using var onnx = Benchmark.OrtClassifier.Load(export.Output, sink: sink);
-            accuracyOnnx = onnx.Accuracy(splits.Test, normalization, evalBatch, cancellationToken);
-            sink.Progress(string.Create(c, $"evaluate (onnx): accuracy {accuracyOnnx:F2}% in ONNX Runtime on {splits.Test.Count} images"));
-            timings["evaluateOnnx"] = Lap(clock);
         }
-        if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);
-        return new PruneResult
+        finally
         {
-            Model = options.Model.Architecture,
-            Rate = rate,
-            RateSource = rateSource,
-            Analysis = analysis,
-            Parameters = stats.Parameters,
-            PrunedCount = mask.PrunedCount,
-            Sparsity = stats.Sparsity,
-            AccuracyBefore = before.Accuracy,
-            AccuracyAfterPrune = afterPrune.Accuracy,
-            AccuracyAfterFinetune = afterFineTune.Accuracy,
-            LossBefore = before.Loss,
-            LossAfterPrune = afterPrune.Loss,
-            LossAfterFinetune = afterFineTune.Loss,
-            FineTune = fineTune,
-            Seconds = timings,
-            Output = options.OutputPath,
-            Export = export,
-            AccuracyOnnx = accuracyOnnx,
-        };
+            mask?.Dispose();
+            channels?.Dispose();
+        }
     }
 
     private static (double Rate, string Source) Resolve(PruneRateSpec spec, PruneAnalysis analysis) =>

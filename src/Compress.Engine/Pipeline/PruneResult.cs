@@ -30,4 +30,14 @@ public sealed record PruneResult
     public ExportResult? Export { get; init; }
     /// <summary>Top-1 accuracy of the written ONNX artifact in ONNX Runtime on the same split, when one was written.</summary>
     public double? AccuracyOnnx { get; init; }
+    /// <summary>How the model was pruned.</summary>
+    public Pruning.PruneMethod Method { get; init; }
+    /// <summary>Parameters of the unpruned model (differs from <see cref="Parameters"/> after channel pruning).</summary>
+    public long ParametersBefore { get; init; }
+    /// <summary>Channel method: every channel group, with its channels before and after and why it was not pruned.</summary>
+    public IReadOnlyList<Pruning.Channels.PrunedChannelGroup>? ChannelGroups { get; init; }
+    /// <summary>Layerwise method: the sparsity applied per weight.</summary>
+    public IReadOnlyDictionary<string, double>? LayerSparsity { get; init; }
+    /// <summary>Layerwise method with a sensitivity scan: the proposal (per layer: sparsity, accuracy, why).</summary>
+    public Pruning.FineGrained.SparsityProposalResult? Proposal { get; init; }
 }

@@ -43,6 +43,30 @@ public sealed record BuildReport
     public required string Onnx { get; init; }
     /// <summary>Seconds per phase.</summary>
     public required IReadOnlyDictionary<string, double> Seconds { get; init; }
+    /// <summary>
+    /// The unpruned model against the artifact, both as ONNX graphs (BatchNorm folded) measured the same way: MACs,
+    /// parameters and ONNX Runtime batch-1 latency before and after with ratios, and per layer.
+    /// </summary>
+    public StructureReport? Structure { get; init; }
+    /// <summary>Channel method: per channel group its layers, channels before and after, and why it was not pruned.</summary>
+    public IReadOnlyList<ChannelGroupReport>? Channels { get; init; }
+    /// <summary>Layerwise method: sparsity per weight, and the sensitivity proposal when it came from a scan.</summary>
+    public IReadOnlyDictionary<string, double>? LayerSparsity { get; init; }
+    /// <summary>Layerwise method with <c>sensitivity: auto</c>: the proposal (per layer sparsity, accuracy, reason).</summary>
+    public Pruning.FineGrained.SparsityProposalResult? Proposal { get; init; }
+
+    /// <summary>Before (the unpruned model) and after (the artifact); ratios are before / after.</summary>
+    public sealed record StructureReport(long MacsBefore, long MacsAfter, double MacsRatio, long ParametersBefore,
+        long ParametersAfter, double ParametersRatio, double LatencyBeforeMs, double LatencyAfterMs, double Speedup,
+        IReadOnlyList<LayerReport> Layers);
+
+    /// <summary>One ONNX node (named after its module) before and after; after is null when the node is gone.</summary>
+    public sealed record LayerReport(string Name, string OpType, long MacsBefore, long? MacsAfter, long ParametersBefore,
+        long? ParametersAfter, IReadOnlyList<long> OutputShapeBefore, IReadOnlyList<long>? OutputShapeAfter);
+
+    /// <summary>A channel group of the channel method.</summary>
+    public sealed record ChannelGroupReport(int Id, IReadOnlyList<string> Producers, IReadOnlyList<string> Consumers,
+        int ChannelsBefore, int ChannelsAfter, double Ratio, string? ExcludedReason);
 
     /// <summary>The prune rate applied and the analysis behind it.</summary>
     public sealed record RateReport(double Value, string Source, double Knee, double KurtosisOfKurtoses, double Modifier, double SafeRate);

@@ -6,6 +6,8 @@ using Compress.Engine.Data;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Export;
 using Compress.Engine.Pipeline;
+using Compress.Engine.Pruning;
+using Compress.Engine.Pruning.Channels;
 using Compress.Engine.Reporting;
 using Compress.Engine.Runtime;
 using Compress.Engine.Training;
@@ -88,6 +90,7 @@ public static class SpecJob
 
         Directory.CreateDirectory(spec.IntermediateDirectory);
         string candidate = Path.Combine(spec.IntermediateDirectory, spec.Name + ".candidate.onnx");
+        string dense = Path.Combine(spec.IntermediateDirectory, spec.Name + ".unpruned.onnx");
         PruneResult prune;
         try
         {
@@ -100,6 +103,22 @@ public static class SpecJob
                 FineTune = TrainingOptions.PaperFineTune with { Epochs = spec.FineTuneEpochs },
                 Run = run,
                 OnnxOutputPath = candidate,
+                DenseOnnxOutputPath = dense,
+                Method = MethodOf(spec),
+                Channel = new ChannelPruningOptions
+                {
+                    Ratio = spec.ChannelRatio,
+                    LayerRatios = spec.ChannelLayerRatios,
+                    Ranking = spec.Ranking switch { "l1" => ChannelRanking.L1, "naive" => ChannelRanking.Naive, _ => ChannelRanking.L2 },
+                    GlobalRanking = spec.GlobalRanking,
+                    IgnoredLayers = spec.IgnoredLayers,
+                },
+                Layerwise = new LayerwiseOptions
+                {
+                    Sparsity = spec.Sparsity,
+                    TargetSize = spec.TargetSize,
+                    MaxAccuracyDrop = spec.SensitivityMaxDrop,
+                },
             }, sink, cancellationToken);
         }
         catch (CompressException e) when (AttributeToSpec(e, spec) is CompressException attributed)
@@ -110,6 +129,11 @@ public static class SpecJob
         clock.Restart();
 
         var latency = MeasureLatency(candidate, spec, sink, cancellationToken);
+        var denseLatency = MeasureLatency(dense, spec, sink, cancellationToken, "unpruned ");
+        var structure = Structure(dense, candidate, denseLatency.P50Ms, latency.P50Ms);
+        File.Delete(dense);
+        sink.Progress(string.Create(c,
+            $"structure: MACs {structure.MacsBefore:N0} -> {structure.MacsAfter:N0} ({structure.MacsRatio:F2}x), parameters {structure.ParametersBefore:N0} -> {structure.ParametersAfter:N0}, latency p50 {structure.LatencyBeforeMs:F3} -> {structure.LatencyAfterMs:F3} ms ({structure.Speedup:F2}x)"));
         seconds["latency"] = Lap(clock);
 
         double onnxAccuracy = prune.AccuracyOnnx!.Value;
@@ -160,6 +184,11 @@ public static class SpecJob
             BaselineCached = cached,
             Onnx = Path.GetFullPath(onnxPath),
             Seconds = seconds,
+            Structure = structure,
+            Channels = prune.ChannelGroups?.Select(g => new BuildReport.ChannelGroupReport(g.Group.Id, g.Group.Producers,
+                [.. g.Group.Consumers.Select(x => x.Module)], g.ChannelsBefore, g.ChannelsAfter, g.Ratio, g.Group.ExcludedReason)).ToList(),
+            LayerSparsity = prune.LayerSparsity,
+            Proposal = prune.Proposal,
         };
         string reportPath = Path.Combine(spec.OutputDirectory, spec.Name + ".report.json");
         JsonOutput.WriteFile(reportPath, report);
@@ -203,8 +232,32 @@ public static class SpecJob
         return (null, null);
     }
 
+    private static PruneMethod MethodOf(BuildSpec spec) => spec.Method switch
+    {
+        "channel" => PruneMethod.Channel,
+        "layerwise" => PruneMethod.Layerwise,
+        _ => PruneMethod.Global,
+    };
+
+    /// <summary>The two ONNX graphs profiled the same way, matched node by node (by name).</summary>
+    private static BuildReport.StructureReport Structure(string denseOnnx, string artifactOnnx, double latencyBefore, double latencyAfter)
+    {
+        var before = OnnxProfile.Measure(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(denseOnnx)));
+        var after = OnnxProfile.Measure(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(artifactOnnx)));
+        var afterByName = after.Nodes.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var layers = before.Nodes.Select(n =>
+        {
+            var a = afterByName.GetValueOrDefault(n.Name);
+            return new BuildReport.LayerReport(n.Name, n.OpType, n.Macs, a?.Macs, n.Parameters, a?.Parameters, n.OutputShape, a?.OutputShape);
+        }).ToList();
+        return new BuildReport.StructureReport(before.Macs, after.Macs, Ratio(before.Macs, after.Macs), before.Parameters,
+            after.Parameters, Ratio(before.Parameters, after.Parameters), latencyBefore, latencyAfter, Ratio(latencyBefore, latencyAfter), layers);
+    }
+
+    private static double Ratio(double before, double after) => after > 0 ? before / after : double.PositiveInfinity;
+
     private static BuildReport.LatencyReport MeasureLatency(string onnx, BuildSpec spec, IDiagnosticSink sink,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string what = "")
     {
         bool cuda = spec.Device == "cuda" || (spec.Device == "auto" && TorchRuntime.CudaAvailable());
         using var classifier = OrtClassifier.Load(onnx, new OrtSessionSettings
@@ -226,7 +279,7 @@ public static class SpecJob
         var stats = LatencyStats.FromSamples(samples);
         string device = classifier.Device == OrtDeviceKind.Cuda ? "cuda" : "cpu";
         sink.Progress(string.Create(CultureInfo.InvariantCulture,
-            $"latency: ONNX Runtime ({device}) batch 1: p50 {stats.P50:F3} ms, p90 {stats.P90:F3} ms over {TimedRuns} runs"));
+            $"latency: {what}ONNX Runtime ({device}) batch 1: p50 {stats.P50:F3} ms, p90 {stats.P90:F3} ms over {TimedRuns} runs"));
         return new BuildReport.LatencyReport(stats.P50, stats.P90, TimedRuns, 1, device);
     }
 

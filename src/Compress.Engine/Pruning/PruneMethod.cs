@@ -1,0 +1,14 @@
+namespace Compress.Engine.Pruning;
+
+/// <summary>How a prune job removes weights.</summary>
+public enum PruneMethod
+{
+    /// <summary>The paper's global L1 magnitude pruning at one rate over all parameters (unstructured zeros).</summary>
+    Global,
+
+    /// <summary>Whole channels physically removed (smaller tensors; the ONNX model has smaller shapes and runs faster).</summary>
+    Channel,
+
+    /// <summary>Fine-grained magnitude pruning with one sparsity per layer (unstructured zeros).</summary>
+    Layerwise,
+}
