@@ -3,7 +3,8 @@ namespace Compress.Engine.Diagnostics;
 /// <summary>
 /// Every stable user-facing code in one place. The list with explanations lives in docs/diagnostics.md; a test checks
 /// that both agree. Ranges: 00xx general, 01xx models and weights, 02xx data, 03xx analysis and pruning,
-/// 04xx training, 05xx export, 06xx build step.
+/// 04xx training, 05xx export, 06xx build step, 07xx layer-wise pruning
+/// (CMP0750-CMP0769 fine-grained pruning and the sensitivity scan).
 /// </summary>
 public static class DiagnosticCode
 {
@@ -120,4 +121,15 @@ public static class DiagnosticCode
     public const string InvalidChannelPruningOption = "CMP0704";
     /// <summary>The model graph has a node or shape the channel dependency analysis does not support.</summary>
     public const string UnsupportedChannelGraph = "CMP0705";
+    // 07xx layer-wise pruning. CMP0750-CMP0769: fine-grained (per-layer) magnitude pruning and the sensitivity scan.
+    /// <summary>A per-layer sparsity or --layers names a parameter that is not a prunable conv/linear weight (with a did-you-mean).</summary>
+    public const string UnknownPrunableParameter = "CMP0750";
+    /// <summary>A per-layer sparsity is not a number in [0, 1] (in a sparsity file: with its line and column).</summary>
+    public const string InvalidLayerSparsity = "CMP0751";
+    /// <summary>A sparsity file is not valid JSON (gives the line and column).</summary>
+    public const string SparsityFileSyntaxError = "CMP0752";
+    /// <summary>A sparsity file is valid JSON but not one flat object of parameter names to numbers (root, value type, duplicate name).</summary>
+    public const string InvalidSparsityFile = "CMP0753";
+    /// <summary>Invalid sensitivity scan or sparsity proposal option (empty sparsity list, batch size, batch limit, accuracy drop, target).</summary>
+    public const string InvalidSensitivityOption = "CMP0754";
 }

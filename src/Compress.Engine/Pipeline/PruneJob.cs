@@ -5,6 +5,7 @@ using Compress.Engine.Pruning;
 using Compress.Engine.Pruning.Channels;
 using Compress.Engine.Pruning.FineGrained;
 using Compress.Engine.Training;
+using TorchSharp;
 
 namespace Compress.Engine.Pipeline;
 
