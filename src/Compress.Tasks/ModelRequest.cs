@@ -35,4 +35,20 @@ internal sealed class ModelRequest
     public int? Seed { get; set; }
     /// <summary>Thread count, or null.</summary>
     public int? Threads { get; set; }
+    /// <summary>global, channel or layerwise, or null (the engine's default, global).</summary>
+    public string? Method { get; set; }
+    /// <summary>Uniform channel ratio, or null.</summary>
+    public double? ChannelRatio { get; set; }
+    /// <summary>Per-layer channel ratios (producer conv name to ratio), or null.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>>? ChannelLayerRatios { get; set; }
+    /// <summary>l2, l1 or naive, or null.</summary>
+    public string? Ranking { get; set; }
+    /// <summary>Layers whose channels are never pruned, or null.</summary>
+    public IReadOnlyList<string>? IgnoredLayers { get; set; }
+    /// <summary>Absolute path of a per-layer sparsity JSON file, or null.</summary>
+    public string? Sparsity { get; set; }
+    /// <summary>"auto", or null.</summary>
+    public string? Sensitivity { get; set; }
+    /// <summary>Fraction of the parameters to keep (layerwise with a sensitivity scan), or null.</summary>
+    public double? TargetSize { get; set; }
 }

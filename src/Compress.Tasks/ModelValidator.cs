@@ -14,7 +14,8 @@ internal sealed class ModelValidator
     internal static readonly string[] KnownMetadata =
     [
         "Architecture", "WidthMultiplier", "Classes", "Data", "PruneRate", "FineTuneEpochs", "MinAccuracy",
-        "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name",
+        "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
+        "Sparsity", "Sensitivity", "TargetSize",
     ];
 
     private static readonly string[] IgnoredMetadata = ["Link", "Visible"];
@@ -115,7 +116,81 @@ internal sealed class ModelValidator
         request.Device = ParseDevice(Text(item, "Device"), $"{where}: Device") ?? Defaults.Device;
         request.Seed = ParseInt(Text(item, "Seed"), $"{where}: Seed", int.MinValue) ?? Defaults.Seed;
         request.Threads = ParseInt(Text(item, "Threads"), $"{where}: Threads", 1);
+        request.Method = ParseChoice(Text(item, "Method"), $"{where}: Method", "global", "channel", "layerwise");
+        ParseChannelRatio(Text(item, "ChannelRatio"), where, request);
+        request.Ranking = ParseChoice(Text(item, "Ranking"), $"{where}: Ranking", "l2", "l1", "naive");
+        request.IgnoredLayers = Text(item, "IgnoredLayers")?.Split([';', ','], StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        request.Sparsity = ParseFile(Text(item, "Sparsity"), where, "Sparsity");
+        request.Sensitivity = ParseChoice(Text(item, "Sensitivity"), $"{where}: Sensitivity", "auto");
+        request.TargetSize = ParseDouble(Text(item, "TargetSize"), $"{where}: TargetSize", 0, 1, "a fraction in (0, 1] of the parameters to keep", exclusiveMin: true);
+        if (request.Method == "layerwise" && request.Sparsity is null && request.Sensitivity is null)
+        {
+            Error(TaskDiagnosticCode.InvalidMetadataValue,
+                $"{where}: Method=\"layerwise\" needs Sparsity (a JSON file of per-layer sparsities) or Sensitivity=\"auto\" with TargetSize.");
+        }
         return request;
+    }
+
+    private string? ParseChoice(string? value, string what, params string[] allowed)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        var lower = value.ToLowerInvariant();
+        if (allowed.Contains(lower))
+        {
+            return lower;
+        }
+        Error(TaskDiagnosticCode.InvalidMetadataValue, $"{what} is '{value}'; it must be {string.Join(", ", allowed)}.");
+        return null;
+    }
+
+    /// <summary>A number (uniform ratio) or <c>layer=ratio;layer=ratio</c> (per-layer ratios), each in [0, 1).</summary>
+    private void ParseChannelRatio(string? value, string where, ModelRequest request)
+    {
+        if (value is null)
+        {
+            return;
+        }
+        if (!value.Contains('='))
+        {
+            request.ChannelRatio = ParseDouble(value, $"{where}: ChannelRatio", 0, 0.999999, "a ratio in [0, 1) or 'layer=ratio;layer=ratio'");
+            return;
+        }
+        var ratios = new List<KeyValuePair<string, double>>();
+        foreach (var part in value.Split([';'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            var pair = part.Split('=');
+            var ratio = pair.Length == 2 && pair[0].Trim().Length > 0
+                ? ParseDouble(pair[1].Trim(), $"{where}: ChannelRatio of '{pair[0].Trim()}'", 0, 0.999999, "a ratio in [0, 1)")
+                : null;
+            if (pair.Length != 2 || pair[0].Trim().Length == 0)
+            {
+                Error(TaskDiagnosticCode.InvalidMetadataValue, $"{where}: ChannelRatio part '{part}' is not 'layer=ratio'.");
+            }
+            else if (ratio is { } r)
+            {
+                ratios.Add(new KeyValuePair<string, double>(pair[0].Trim(), r));
+            }
+        }
+        request.ChannelLayerRatios = ratios;
+    }
+
+    private string? ParseFile(string? value, string where, string what)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        var baseDirectory = Path.GetDirectoryName(_projectFile) ?? string.Empty;
+        var full = Path.GetFullPath(Path.IsPathRooted(value) || baseDirectory.Length == 0 ? value : Path.Combine(baseDirectory, value));
+        if (!File.Exists(full))
+        {
+            Error(TaskDiagnosticCode.InputNotFound, $"{where}: {what} '{value}' does not exist (looked for '{full}').");
+        }
+        return full;
     }
 
     private void WarnUnknownMetadata(ITaskItem item, string where)

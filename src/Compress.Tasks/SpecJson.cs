@@ -76,6 +76,38 @@ internal static class SpecJson
         {
             Key("threads", threads.ToString(CultureInfo.InvariantCulture));
         }
+        if (model.Method is { } method)
+        {
+            Key("method", Quote(method));
+        }
+        if (model.ChannelLayerRatios is { } layerRatios)
+        {
+            Key("channelRatio", "{ " + string.Join(", ", layerRatios.Select(r => Quote(r.Key) + ": " + Number(r.Value))) + " }");
+        }
+        else if (model.ChannelRatio is { } channelRatio)
+        {
+            Key("channelRatio", Number(channelRatio));
+        }
+        if (model.Ranking is { } ranking)
+        {
+            Key("ranking", Quote(ranking));
+        }
+        if (model.IgnoredLayers is { } ignored)
+        {
+            Key("ignoredLayers", "[" + string.Join(", ", ignored.Select(Quote)) + "]");
+        }
+        if (model.Sparsity is { } sparsity)
+        {
+            Key("sparsity", Quote(sparsity));
+        }
+        if (model.Sensitivity is { } sensitivity)
+        {
+            Key("sensitivity", Quote(sensitivity));
+        }
+        if (model.TargetSize is { } targetSize)
+        {
+            Key("targetSize", Number(targetSize));
+        }
         Key("outputDirectory", Quote(outputDirectory));
         Key("intermediateDirectory", Quote(intermediateDirectory));
         json.Append("\n}\n");

@@ -4,6 +4,7 @@ using System.Text;
 using Compress.Engine.Benchmark;
 using Compress.Engine.Models;
 using Compress.Engine.Pipeline;
+using Compress.Engine.Pruning.Channels;
 using Compress.Engine.Runtime;
 
 namespace Compress.Cli.Commands;
@@ -39,6 +40,26 @@ internal static class ProfileCommand
             Description = "Timed forwards (with --latency).",
             DefaultValueFactory = _ => defaults.Runs,
         };
+        var channelRatio = new Option<double?>("--channel-ratio")
+        {
+            Description = "Prune this fraction of every prunable channel group first (physical removal), then profile the " +
+                "smaller model. Keeps round((1 - R) x channels) per group.",
+        };
+        var naive = new Option<bool>("--naive")
+        {
+            Description = "With --channel-ratio: keep the first channels instead of the largest-L2 ones (the lab's first experiment).",
+        };
+        var ranking = new Option<string>("--ranking")
+        {
+            Description = "With --channel-ratio: l2 (default), l1 or naive.",
+            DefaultValueFactory = _ => "l2",
+        };
+        ranking.AcceptOnlyFromAmong("l2", "l1", "naive");
+        var ignore = new Option<string[]>("--ignore")
+        {
+            Description = "With --channel-ratio: conv layers whose output channels are kept (e.g. backbone.conv7).",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("profile",
             "Count multiply-accumulates, parameters and bytes per layer (torchprofile's rules); optionally time the model in TorchSharp.");
         common.AddModel(command);
@@ -46,6 +67,10 @@ internal static class ProfileCommand
         command.Add(latency);
         command.Add(warmup);
         command.Add(runs);
+        command.Add(channelRatio);
+        command.Add(naive);
+        command.Add(ranking);
+        command.Add(ignore);
         command.Add(common.Device);
         command.Add(common.Threads);
         command.Add(common.Json);
@@ -53,7 +78,17 @@ internal static class ProfileCommand
         {
             var device = TorchRuntime.Resolve(TorchRuntime.ParseDevice(r.GetValue(common.Device)!), context.Sink);
             TorchRuntime.SetThreads(r.GetValue(common.Threads));
-            using var model = ModelLoader.Create(common.ModelOptions(r), r.GetValue(weights), device, seed: 0);
+            using var loaded = ModelLoader.Create(common.ModelOptions(r), r.GetValue(weights), device, seed: 0);
+            using var pruned = r.GetValue(channelRatio) is double ratio
+                ? ChannelPruner.Prune(loaded, new ChannelPruningOptions
+                {
+                    Ratio = ratio,
+                    Ranking = r.GetValue(naive) ? ChannelRanking.Naive
+                        : r.GetValue(ranking) switch { "l1" => ChannelRanking.L1, "naive" => ChannelRanking.Naive, _ => ChannelRanking.L2 },
+                    IgnoredLayers = r.GetValue(ignore) ?? [],
+                })
+                : null;
+            var model = pruned?.Model ?? loaded;
             var timing = r.GetValue(latency)
                 ? new TorchLatencyOptions { Warmup = r.GetValue(warmup), Runs = r.GetValue(runs) }
                 : null;

@@ -47,6 +47,38 @@ public sealed class ProfileCommandTests
     }
 
     [Fact]
+    public void Profile_ChannelRatioNaiveWithLastConvIgnored_HasTheLabsPrunedMacs()
+    {
+        // The lab prunes the first 7 convolutions by 30%, keeping the first channels; tests/fixtures/profile has
+        // torchprofile's count of that model (305,388,064 MACs, 5,013,666 parameters).
+        var (code, stdout, err) = Run("profile", "--model", "vgg-cifar", "--channel-ratio", "0.3", "--naive",
+            "--ignore", "backbone.conv7", "--json");
+
+        Assert.True(code == 0, err);
+        var root = Json(stdout);
+        using var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "profile", "reference.json")));
+        var lab = reference.RootElement.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "vgg-cifar-naive-0.3");
+        Assert.Equal(lab.GetProperty("macs").GetInt64(), root.GetProperty("macs").GetInt64());
+        Assert.Equal(305_388_064, root.GetProperty("macs").GetInt64());
+        Assert.Equal(lab.GetProperty("parameters").GetInt64(), root.GetProperty("parameters").GetInt64());
+        var convs = root.GetProperty("layers").EnumerateArray().Where(l => l.GetProperty("kind").GetString() == "Conv")
+            .Select(l => l.GetProperty("outputShape")[0].GetInt64());
+        Assert.Equal(lab.GetProperty("convOutChannels").EnumerateArray().Select(c => c.GetInt64()), convs);
+    }
+
+    [Fact]
+    public void Profile_ChannelRatioZero_ChangesNothing()
+    {
+        var (code, dense, err) = Run("profile", "--model", "resnet18-cifar", "-w", "0.25", "--json");
+        Assert.True(code == 0, err);
+        (code, var zero, err) = Run("profile", "--model", "resnet18-cifar", "-w", "0.25", "--channel-ratio", "0", "--json");
+        Assert.True(code == 0, err);
+
+        Assert.Equal(Json(dense).GetProperty("macs").GetInt64(), Json(zero).GetProperty("macs").GetInt64());
+        Assert.Equal(Json(dense).GetProperty("parameters").GetInt64(), Json(zero).GetProperty("parameters").GetInt64());
+    }
+
+    [Fact]
     public void Profile_JsonLeNetWithWeights_HandDerivedMacs()
     {
         var (code, stdout, err) = Run("profile", "--model", "lenet5", "--weights",

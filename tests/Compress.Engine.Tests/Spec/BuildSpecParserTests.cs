@@ -169,4 +169,43 @@ public sealed class BuildSpecParserTests : IDisposable
         }
         Assert.Equal(BuildSpecParser.Keys.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void Parse_MethodOptions_ReadsEveryKeyAndItsTypes()
+    {
+        var (spec, diagnostics) = Parse("""
+            { "method": "channel", "channelRatio": { "layer1.0.conv1": 0.5 }, "ranking": "NAIVE", "globalRanking": false,
+              "ignoredLayers": ["conv1", "layer4.1.conv2"] }
+            """, "m.json");
+
+        Assert.Empty(diagnostics);
+        Assert.Equal("channel", spec!.Method);
+        Assert.Equal(0.5, spec.ChannelLayerRatios!["layer1.0.conv1"]);
+        Assert.Equal("naive", spec.Ranking);
+        Assert.Equal(["conv1", "layer4.1.conv2"], spec.IgnoredLayers);
+    }
+
+    [Fact]
+    public void Parse_BadMethodValues_ReportsEachWithItsLine()
+    {
+        var (spec, diagnostics) = Parse("{\n \"method\": \"chanel\",\n \"channelRatio\": 1,\n \"ranking\": \"l3\",\n \"ignoredLayers\": \"conv1\"\n}", "bad.json");
+
+        Assert.Null(spec);
+        Assert.Collection(diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error),
+            d => Assert.True(d.Line == 2 && d.Message.Contains("did you mean \"channel\"", StringComparison.Ordinal), d.Message),
+            d => Assert.True(d.Line == 3 && d.Message.Contains("[0, 1)", StringComparison.Ordinal), d.Message),
+            d => Assert.True(d.Line == 4 && d.Code == DiagnosticCode.InvalidSpecValue, d.Message),
+            d => Assert.True(d.Line == 5 && d.Message.Contains("array of strings", StringComparison.Ordinal), d.Message));
+    }
+
+    [Fact]
+    public void Parse_LayerwiseWithoutSparsityOrSensitivity_IsAnErrorAtTheMethodKey()
+    {
+        var (spec, diagnostics) = Parse("{\n \"method\": \"layerwise\"\n}", "lw.json");
+
+        Assert.Null(spec);
+        var error = Assert.Single(diagnostics);
+        Assert.Equal(DiagnosticCode.InvalidSpecValue, error.Code);
+        Assert.Equal(2, error.Line);
+    }
 }

@@ -89,6 +89,70 @@ public sealed class SpecJobTests : IDisposable
     }
 
     [Fact]
+    public void Run_ChannelMethod_WritesSmallerOnnxAndReportsStructureBeforeAndAfter()
+    {
+        string spec = WriteSpec(",\n  \"method\": \"channel\",\n  \"channelRatio\": 0.5,\n  \"ranking\": \"l1\"", fineTuneEpochs: 1);
+        var sink = new CollectingSink();
+
+        var report = SpecJob.Run(spec, sink);
+
+        Assert.Equal("channel", report.Rate.Source);
+        Assert.Equal("channel", report.Options.Method);
+        var s = report.Structure!;
+        // Removing half of every prunable group's channels shrinks convs on both sides: roughly 4x fewer MACs.
+        Assert.InRange(s.MacsRatio, 2.5, 5);
+        Assert.True(s.ParametersAfter < s.ParametersBefore / 2.5, $"{s.ParametersBefore} -> {s.ParametersAfter}");
+        Assert.Equal((double)s.MacsBefore / s.MacsAfter, s.MacsRatio, 12);
+        Assert.True(s.LatencyBeforeMs > 0 && s.LatencyAfterMs > 0);
+        var conv = s.Layers.Single(l => l.Name == "layer1.0.conv1");
+        Assert.Equal(4, conv.OutputShapeBefore[0]);   // 64 x 0.0625 channels
+        Assert.Equal(2, conv.OutputShapeAfter![0]);   // round(0.5 x 4)
+        Assert.Equal(report.Macs, s.MacsAfter);
+        var prunable = report.Channels!.Where(g => g.ExcludedReason is null).ToList();
+        Assert.NotEmpty(prunable);
+        Assert.All(prunable, g => Assert.Equal((int)Math.Round(g.ChannelsBefore * 0.5, MidpointRounding.ToEven), g.ChannelsAfter));
+        Assert.Contains(report.Channels!, g => g.ExcludedReason is not null); // the input and the logits
+        // The ONNX artifact itself has the smaller shapes.
+        var onnx = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(report.Onnx));
+        Assert.Equal(2, onnx.Graph.Initializer.Single(t => t.Name.StartsWith("layer1.0.conv1", StringComparison.Ordinal) && t.Dims.Count == 4).Dims[0]);
+        Assert.Contains(sink.ProgressLines, l => l.StartsWith("structure: MACs", StringComparison.Ordinal));
+        Assert.False(File.Exists(_dir.Combine("project", "obj", "tiny.unpruned.onnx")));
+    }
+
+    [Fact]
+    public void Run_LayerwiseWithSensitivityAuto_ScansProposesAndReachesTheTargetSize()
+    {
+        string spec = WriteSpec(",\n  \"method\": \"layerwise\",\n  \"sensitivity\": \"auto\",\n  \"targetSize\": 0.4,\n  \"sensitivityMaxDrop\": 100", fineTuneEpochs: 0);
+        var sink = new CollectingSink();
+
+        var report = SpecJob.Run(spec, sink);
+
+        Assert.Equal("layerwise (sensitivity)", report.Rate.Source);
+        Assert.NotNull(report.Proposal);
+        Assert.True(report.Proposal!.TargetReached, report.Proposal.Note);
+        Assert.True(report.Proposal.KeptFraction <= 0.4 + 1e-9, report.Proposal.KeptFraction.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(report.Proposal.Sparsities, report.LayerSparsity);
+        // The pruned weights are zeros in the model: the measured sparsity follows the proposal.
+        Assert.InRange(report.Sparsity, 0.5, 1);
+        Assert.Contains(sink.ProgressLines, l => l.StartsWith("prune: layerwise", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Run_LayerwiseWithSparsityObject_PrunesEachLayerAtItsOwnSparsity()
+    {
+        string spec = WriteSpec(",\n  \"method\": \"layerwise\",\n  \"sparsity\": { \"layer1.0.conv1.weight\": 0.5, \"fc.weight\": 0.25 }", fineTuneEpochs: 0);
+
+        var report = SpecJob.Run(spec, new CollectingSink());
+
+        Assert.Equal("layerwise", report.Rate.Source);
+        Assert.Equal(0.5, report.LayerSparsity!["layer1.0.conv1.weight"]);
+        // layer1.0.conv1: 4x4x3x3 = 144 weights, half zeroed; fc: 10x32 = 320 weights, a quarter zeroed (no fine-tuning).
+        // The rate is the sparsity of the weights the mask covers; the model-wide sparsity counts every parameter.
+        Assert.Equal((72.0 + 80.0) / (144 + 320), report.Rate.Value, 12);
+        Assert.Equal((72.0 + 80.0) / report.Parameters, report.Sparsity, 3);
+    }
+
+    [Fact]
     public void CliRunSpec_GateFails_ExitsOneKeepsRejectedOnnxWritesReportAndLeavesThePreviousOutput()
     {
         string spec = WriteSpec(",\n  \"minAccuracy\": 99.9", fineTuneEpochs: 0);
