@@ -34,6 +34,7 @@ public static class CliApp
             ModelsCommand.Create(context),
             DataCommand.Create(context),
             BenchCommand.Create(common, context),
+            SensitivityCommand.Create(common, context),
         };
 
         var parse = root.Parse(args);
