@@ -35,6 +35,7 @@ public static class CliApp
             DataCommand.Create(context),
             BenchCommand.Create(common, context),
             ProfileCommand.Create(common, context),
+            SensitivityCommand.Create(common, context),
         };
 
         var parse = root.Parse(args);

@@ -36,13 +36,13 @@ public static class SensitivityPlot
         hasFont = HasFont();
         using var plot = new Plot();
         plot.Add.Palette = new ScottPlot.Palettes.Category20();
-        double low = scan.DenseAccuracy;
+        double low = scan.DenseAccuracy, high = scan.DenseAccuracy;
         for (int i = 0; i < scan.Layers.Count; i++)
         {
             var layer = scan.Layers[i];
             double[] xs = [.. layer.Points.Select(p => p.Sparsity)];
             double[] ys = [.. layer.Points.Select(p => p.Accuracy)];
-            if (ys.Length > 0) low = Math.Min(low, ys.Min());
+            if (ys.Length > 0) (low, high) = (Math.Min(low, ys.Min()), Math.Max(high, ys.Max()));
             var line = plot.Add.Scatter(xs, ys);
             line.LineWidth = 1.5f;
             line.MarkerSize = 6;
@@ -58,7 +58,7 @@ public static class SensitivityPlot
         double xLow = scan.Sparsities.Count > 0 ? scan.Sparsities[0] : 0;
         double xHigh = scan.Sparsities.Count > 0 ? scan.Sparsities[^1] : 1;
         double pad = Math.Max(0.02, (xHigh - xLow) * 0.04);
-        plot.Axes.SetLimits(xLow - pad, xHigh + pad, Math.Max(0, low - 5), Math.Min(100, scan.DenseAccuracy + 5));
+        plot.Axes.SetLimits(xLow - pad, xHigh + pad, Math.Max(0, low - 3), Math.Min(100, high + 3));
         plot.ShowLegend(Edge.Right);
         UseSans(plot, hasFont);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);

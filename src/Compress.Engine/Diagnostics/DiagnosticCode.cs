@@ -57,7 +57,7 @@ public static class DiagnosticCode
     public const string SafeRateClamped = "CMP0303";
     /// <summary>Kurtosis of kurtoses could not be computed (fewer than two usable tensors).</summary>
     public const string KurtosisUndefined = "CMP0304";
-    /// <summary>No font was found, so the cosine plot was written without text (warning).</summary>
+    /// <summary>No font was found, so a plot (cosine curve, sensitivity, parameters, histograms) was written without text (warning).</summary>
     public const string PlotWithoutText = "CMP0305";
 
     /// <summary>Invalid training option (epochs, batch size, learning rate, threads).</summary>
