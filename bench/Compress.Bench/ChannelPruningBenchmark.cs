@@ -23,6 +23,8 @@ internal static class ChannelPruningBenchmark
         double ratio = Option(args, "--ratio", 0.3);
         int rounds = (int)Option(args, "--rounds", 10);
         int perRound = (int)Option(args, "--runs", 20);
+        int threads = (int)Option(args, "--threads", 0);
+        int roundTo = (int)Option(args, "--round-to", 8);
         var c = CultureInfo.InvariantCulture;
         var rows = new List<string>();
         bool allMet = true;
@@ -31,15 +33,15 @@ internal static class ChannelPruningBenchmark
             manual_seed(0);
             using var dense = ModelFactory.Create(new ModelOptions { Architecture = architecture });
             dense.eval();
-            using var pruned = ChannelPruner.Prune(dense, new ChannelPruningOptions { Ratio = ratio, Ranking = ChannelRanking.L2 });
+            using var pruned = ChannelPruner.Prune(dense, new ChannelPruningOptions { Ratio = ratio, Ranking = ChannelRanking.L2, RoundTo = roundTo });
             pruned.Model.eval();
             var denseProfile = ModelProfiler.Profile(dense);
             var prunedProfile = ModelProfiler.Profile(pruned.Model);
             byte[] denseOnnx = OnnxExporter.Export(dense).ToByteArray();
             byte[] prunedOnnx = OnnxExporter.Export(pruned.Model).ToByteArray();
 
-            using var a = new Session(denseOnnx, dense.Options.Classes);
-            using var b = new Session(prunedOnnx, dense.Options.Classes);
+            using var a = new Session(denseOnnx, dense.Options.Classes, threads);
+            using var b = new Session(prunedOnnx, dense.Options.Classes, threads);
             for (int i = 0; i < 10; i++) { a.Run(); b.Run(); }
             var denseMs = new List<double>();
             var prunedMs = new List<double>();
@@ -57,7 +59,7 @@ internal static class ChannelPruningBenchmark
         }
 
         Console.WriteLine(string.Create(c,
-            $"## Channel pruning: ONNX Runtime batch-1 latency, uniform ratio {ratio} (L2), width 1, {rounds} alternating rounds of {perRound} runs, ONNX Runtime default threads on {Environment.ProcessorCount} cores"));
+            $"## Channel pruning: ONNX Runtime batch-1 latency, uniform ratio {ratio} (L2{(roundTo > 1 ? ", widths rounded to multiples of " + roundTo.ToString(CultureInfo.InvariantCulture) : "")}), width 1, {rounds} alternating rounds of {perRound} runs, ONNX Runtime intra-op threads {(threads == 0 ? "default" : threads.ToString(CultureInfo.InvariantCulture))} on {Environment.ProcessorCount} cores"));
         Console.WriteLine();
         Console.WriteLine("| model | MACs dense | MACs pruned | MACs reduction | params dense | params pruned | p50 dense ms | p50 pruned ms | speedup | speedup / MACs reduction | >= 0.9 |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -69,15 +71,16 @@ internal static class ChannelPruningBenchmark
     /// <summary>One ONNX Runtime session with pre-bound input and output (all graph optimisations).</summary>
     private sealed class Session : IDisposable
     {
-        private readonly SessionOptions _options = new() { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        private readonly SessionOptions _options;
         private readonly InferenceSession _session;
         private readonly OrtValue _input;
         private readonly OrtValue _output;
         private readonly OrtIoBinding _binding;
         private readonly RunOptions _run = new();
 
-        public Session(byte[] model, int classes)
+        public Session(byte[] model, int classes, int threads)
         {
+            _options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads };
             _session = new InferenceSession(model, _options);
             var input = new float[3 * 32 * 32];
             var random = new Random(0);

@@ -46,6 +46,9 @@ public sealed record BuildSpec
     /// <summary>Channel method: per-layer ratios (producer conv name to ratio) overriding <see cref="ChannelRatio"/>.</summary>
     public IReadOnlyDictionary<string, double>? ChannelLayerRatios { get; init; }
 
+    /// <summary>Channel method: kept widths rounded to a multiple of this (default 1 = the exact ratio; 8 suits CPU kernels).</summary>
+    public int ChannelRoundTo { get; init; } = 1;
+
     /// <summary>Channel method: <c>l2</c> (default), <c>l1</c> or <c>naive</c> (keep the first channels).</summary>
     public string Ranking { get; init; } = "l2";
 

@@ -21,7 +21,7 @@ public static class BuildSpecParser
         "syntheticTrain", "syntheticTest", "pruneRate", "fineTuneEpochs", "baselineEpochs", "minAccuracy",
         "maxAccuracyDrop", "device", "seed", "threads", "outputDirectory", "intermediateDirectory", "cacheDirectory",
         "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
-        "sensitivityMaxDrop",
+        "sensitivityMaxDrop", "channelRoundTo",
     ];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
@@ -205,6 +205,7 @@ public static class BuildSpecParser
                 Method = method,
                 ChannelRatio = ratio,
                 ChannelLayerRatios = layerRatios,
+                ChannelRoundTo = Integer(values, "channelRoundTo", 1, 1024, "an integer >= 1") ?? 1,
                 Ranking = Choice(values, "ranking", ["l2", "l1", "naive"]) ?? spec.Ranking,
                 GlobalRanking = Boolean(values, "globalRanking") ?? false,
                 IgnoredLayers = StringList(values, "ignoredLayers") ?? [],

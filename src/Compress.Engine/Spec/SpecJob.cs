@@ -112,6 +112,7 @@ public static class SpecJob
                     Ranking = spec.Ranking switch { "l1" => ChannelRanking.L1, "naive" => ChannelRanking.Naive, _ => ChannelRanking.L2 },
                     GlobalRanking = spec.GlobalRanking,
                     IgnoredLayers = spec.IgnoredLayers,
+                    RoundTo = spec.ChannelRoundTo,
                 },
                 Layerwise = new LayerwiseOptions
                 {

@@ -53,7 +53,7 @@ public static class ChannelPruner
         if (options.Ranking == ChannelRanking.Naive)
         {
             for (int i = 0; i < prunable.Count; i++)
-                kept[prunable[i].Id] = Enumerable.Range(0, KeptChannels(prunable[i].Channels, ratios[i])).ToArray();
+                kept[prunable[i].Id] = Enumerable.Range(0, KeptChannels(prunable[i].Channels, ratios[i], options.RoundTo)).ToArray();
         }
         else
         {
@@ -68,7 +68,7 @@ public static class ChannelPruner
                 for (int i = 0; i < prunable.Count; i++)
                 {
                     var order = SortByImportance(Enumerable.Range(0, prunable[i].Channels), importance[i]);
-                    kept[prunable[i].Id] = order.Take(KeptChannels(prunable[i].Channels, ratios[i])).ToArray();
+                    kept[prunable[i].Id] = order.Take(KeptChannels(prunable[i].Channels, ratios[i], options.RoundTo)).ToArray();
                 }
             }
         }
@@ -90,8 +90,24 @@ public static class ChannelPruner
     public static int KeptChannels(int channels, double ratio) =>
         Math.Max(1, (int)Math.Round(channels * (1.0 - ratio), MidpointRounding.ToEven));
 
+    /// <summary>
+    /// <see cref="KeptChannels(int, double)"/> rounded to the nearest multiple of <paramref name="roundTo"/> (half to
+    /// even), at least <paramref name="roundTo"/> and at most <paramref name="channels"/>; 1 leaves it unchanged.
+    /// </summary>
+    public static int KeptChannels(int channels, double ratio, int roundTo)
+    {
+        int kept = KeptChannels(channels, ratio);
+        if (roundTo <= 1) return kept;
+        int rounded = (int)Math.Round((double)kept / roundTo, MidpointRounding.ToEven) * roundTo;
+        return Math.Min(channels, Math.Max(roundTo, rounded));
+    }
+
     private static void CheckOptions(ChannelPruningOptions options)
     {
+        if (options.RoundTo < 1)
+            throw new CompressException(DiagnosticCode.InvalidChannelPruningOption,
+                $"RoundTo must be at least 1 (got {options.RoundTo.ToString(System.Globalization.CultureInfo.InvariantCulture)}).",
+                hint: "Use 1 for the exact ratio, or 8 / 16 to keep widths the CPU kernels handle in full blocks.");
         CheckRatio(options.Ratio, "The channel pruning ratio");
         if (options.GroupRatios is { } list)
             for (int i = 0; i < list.Count; i++)

@@ -41,4 +41,12 @@ public sealed record ChannelPruningOptions
     /// excluded entirely (for a ResNet stage that is every block of the stage). Default none.
     /// </summary>
     public IReadOnlyList<string> IgnoredLayers { get; init; } = [];
+
+    /// <summary>
+    /// Rounds each group's kept channel count to the nearest multiple of this (at least one multiple, at most the group's
+    /// channels), as Torch-Pruning's <c>round_to</c> does: CPU kernels (ONNX Runtime's MLAS) work on blocks of 8 or 16
+    /// channels, so widths such as 179 or 45 leave part of each block idle. Default 1: exactly the lab's
+    /// <c>round((1 - ratio) x channels)</c>.
+    /// </summary>
+    public int RoundTo { get; init; } = 1;
 }

@@ -512,4 +512,22 @@ public class ChannelPrunerTests
         var e = Assert.Throws<CompressException>(() => ChannelPruner.Prune(model, options));
         Assert.Equal(DiagnosticCode.InvalidChannelPruningOption, e.Code);
     }
+
+    [Theory]
+    [InlineData(64, 0.3, 8, 48)]   // 45 -> 48
+    [InlineData(128, 0.3, 8, 88)]  // 90 -> 88 (11.25 rounds to 11)
+    [InlineData(256, 0.3, 8, 176)] // 179 -> 176
+    [InlineData(512, 0.3, 8, 360)] // 358 -> 360
+    [InlineData(6, 0.9, 8, 6)]     // at least one multiple, never more than the channels
+    [InlineData(64, 0.3, 1, 45)]   // 1: the lab's formula unchanged
+    public void KeptChannels_RoundTo_NearestMultipleWithinTheGroup(int channels, double ratio, int roundTo, int expected) =>
+        Assert.Equal(expected, ChannelPruner.KeptChannels(channels, ratio, roundTo));
+
+    [Fact]
+    public void Prune_RoundToZero_IsAnInvalidOption()
+    {
+        using var model = Compress.Engine.Models.ModelFactory.Create(new Compress.Engine.Models.ModelOptions { Architecture = "vgg-cifar", WidthMultiplier = 0.125 });
+        var e = Assert.Throws<Compress.Engine.Diagnostics.CompressException>(() => ChannelPruner.Prune(model, new ChannelPruningOptions { RoundTo = 0 }));
+        Assert.Equal(Compress.Engine.Diagnostics.DiagnosticCode.InvalidChannelPruningOption, e.Code);
+    }
 }
