@@ -50,6 +50,14 @@ public static class PruneJob
         /// artifact can be compared with it (MACs, latency); nothing is written when null.
         /// </summary>
         public string? DenseOnnxOutputPath { get; init; }
+        /// <summary>
+        /// Global and layerwise methods: a PNG of each pruned layer's weight histogram before and after pruning (the
+        /// pruned zeros left out); layerwise with a scan also writes the scan next to it (<c>.sensitivity.png</c>,
+        /// <c>.sensitivity.json</c>). Nothing is drawn when null.
+        /// </summary>
+        public string? PlotDirectory { get; init; }
+        /// <summary>File name prefix of the plots in <see cref="PlotDirectory"/> (default <c>prune</c>).</summary>
+        public string PlotName { get; init; } = "prune";
     }
 
     /// <summary>Runs the whole procedure.</summary>
@@ -93,6 +101,7 @@ public static class PruneJob
                     sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                         $"prune: rate {rate:F4} ({rateSource}); knee {analysis.Knee.Rate:F2}, K {analysis.KurtosisOfKurtoses:F4}, modifier {analysis.Modifier:F4}"));
                     mask = GlobalMagnitudePruner.Compute(model, rate);
+                    DrawHistograms(options, model, mask, sink);
                     mask.Apply(model);
                     break;
                 case PruneMethod.Layerwise:
@@ -102,11 +111,18 @@ public static class PruneJob
                         var scan = SensitivityScan.Run(model, splits.Test, normalization, device,
                             new SensitivityOptions { BatchSize = evalBatch }, sink, cancellationToken);
                         proposal = SparsityProposal.Propose(scan, options.Layerwise.MaxAccuracyDrop, targetSizeFraction: options.Layerwise.TargetSize);
+                        if (options.PlotDirectory is not null)
+                        {
+                            Directory.CreateDirectory(options.PlotDirectory);
+                            scan.WriteJson(Path.Combine(options.PlotDirectory, options.PlotName + ".sensitivity.json"));
+                            SensitivityPlot.WritePng(scan, Path.Combine(options.PlotDirectory, options.PlotName + ".sensitivity.png"), sink: sink);
+                        }
                         if (proposal.Note is not null) sink.Progress("sensitivity: " + proposal.Note);
                         layerSparsity = proposal.Sparsities;
                         timings["sensitivity"] = Lap(clock);
                     }
                     mask = LayerwiseMagnitudePruner.Compute(model, layerSparsity);
+                    DrawHistograms(options, model, mask, sink);
                     mask.Apply(model);
                     (rate, rateSource) = (mask.Sparsity, proposal is null ? "layerwise" : "layerwise (sensitivity)");
                     sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -203,6 +219,14 @@ public static class PruneJob
             mask?.Dispose();
             channels?.Dispose();
         }
+    }
+
+    private static void DrawHistograms(Options options, ClassifierModel model, PruningMask mask, IDiagnosticSink sink)
+    {
+        if (options.PlotDirectory is null) return;
+        Directory.CreateDirectory(options.PlotDirectory);
+        var layers = LayerwiseMagnitudePruner.PrunableParameters(model).Where(mask.Masks.ContainsKey).ToList();
+        WeightHistogramPlot.WritePng(model, Path.Combine(options.PlotDirectory, options.PlotName + ".histograms.png"), mask, layers, sink);
     }
 
     private static (double Rate, string Source) Resolve(PruneRateSpec spec, PruneAnalysis analysis) =>

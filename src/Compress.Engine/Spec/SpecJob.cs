@@ -104,6 +104,8 @@ public static class SpecJob
                 Run = run,
                 OnnxOutputPath = candidate,
                 DenseOnnxOutputPath = dense,
+                PlotDirectory = spec.IntermediateDirectory,
+                PlotName = spec.Name,
                 Method = MethodOf(spec),
                 Channel = new ChannelPruningOptions
                 {

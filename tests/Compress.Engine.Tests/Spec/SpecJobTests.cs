@@ -135,6 +135,14 @@ public sealed class SpecJobTests : IDisposable
         // The pruned weights are zeros in the model: the measured sparsity follows the proposal.
         Assert.InRange(report.Sparsity, 0.5, 1);
         Assert.Contains(sink.ProgressLines, l => l.StartsWith("prune: layerwise", StringComparison.Ordinal));
+        // The scan and the weight histograms before and after pruning are drawn next to the intermediate files.
+        foreach (string file in new[] { "tiny.sensitivity.png", "tiny.histograms.png" })
+        {
+            byte[] png = File.ReadAllBytes(_dir.Combine("project", "obj", file));
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        }
+        using var scan = JsonDocument.Parse(File.ReadAllText(_dir.Combine("project", "obj", "tiny.sensitivity.json")));
+        Assert.Equal(report.Proposal.Layers.Count, scan.RootElement.GetProperty("layers").GetArrayLength());
     }
 
     [Fact]
