@@ -1,4 +1,3 @@
-using System.Globalization;
 using Compress.Engine.Diagnostics;
 using ScottPlot;
 
@@ -12,8 +11,6 @@ public static class CosineCurvePlot
 {
     private const int Width = 900;
     private const int Height = 600;
-    private static readonly string[] SansFamilies =
-        ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "Open Sans", "Segoe UI"];
 
     /// <summary>
     /// Writes the figure to <paramref name="path"/> as a PNG (temp file in the same folder, then moved, so a reader
@@ -25,33 +22,14 @@ public static class CosineCurvePlot
         ArgumentNullException.ThrowIfNull(analysis);
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] png = Render(analysis, title, out bool hasFont);
-        if (!hasFont)
-        {
-            (sink ?? DiagnosticSinks.None).Report(Diagnostic.Warning(DiagnosticCode.PlotWithoutText,
-                "No font was found on this machine; the plot was drawn without its title, labels and legend.", path,
-                "Install a TrueType font (e.g. apt-get install fonts-dejavu-core) to get the text."));
-        }
-        string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full) ?? ".";
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, png);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            TryDelete(temp);
-            throw new CompressException(DiagnosticCode.OutputWriteFailed, $"The plot could not be written: {e.Message}", path,
-                "Check that the folder exists and is writable.", e);
-        }
+        PlotOutput.Write(png, path, hasFont, sink);
     }
 
     /// <summary>The PNG bytes; <paramref name="hasFont"/> is false when no font could render the text.</summary>
     internal static byte[] Render(PruneAnalysis analysis, string? title, out bool hasFont)
     {
         // ScottPlot draws text with its default font; without any installed font that typeface is empty (no glyphs).
-        hasFont = Fonts.GetTypeface(Fonts.Default, bold: false, italic: false).GlyphCount > 0;
+        hasFont = PlotOutput.HasFont();
         var plot = new Plot();
         try
         {
@@ -82,7 +60,7 @@ public static class CosineCurvePlot
             double low = Math.Max(0, Math.Min(analysis.Cosine.Min(), knee.Cosine) - 0.05);
             plot.Axes.SetLimits(0, 1.02, low, 1.03);
             plot.ShowLegend(Alignment.LowerLeft);
-            if (hasFont && SansFont() is string sans)
+            if (hasFont && PlotOutput.SansFont() is string sans)
             {
                 plot.Font.Set(sans);
                 safe.LabelFontName = sans;
@@ -95,24 +73,5 @@ public static class CosineCurvePlot
         }
     }
 
-    /// <summary>A common sans-serif family when one is installed (ScottPlot prefers the system default, often serif).</summary>
-    private static string? SansFont()
-    {
-        var installed = new HashSet<string>(SkiaSharp.SKFontManager.Default.FontFamilies, StringComparer.OrdinalIgnoreCase);
-        return SansFamilies.FirstOrDefault(installed.Contains);
-    }
-
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: the temp file is hidden and named after the process.
-        }
-    }
+    private static string Invariant(FormattableString s) => PlotOutput.Invariant(s);
 }
