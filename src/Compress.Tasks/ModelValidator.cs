@@ -178,14 +178,20 @@ internal sealed class ModelValidator
         request.ChannelLayerRatios = ratios;
     }
 
+    /// <summary>A path as written in the project: absolute as is, relative against the project's folder.</summary>
+    private string ProjectPath(string path)
+    {
+        var baseDirectory = Path.GetDirectoryName(_projectFile) ?? string.Empty;
+        return Path.GetFullPath(Path.IsPathRooted(path) || baseDirectory.Length == 0 ? path : Path.Combine(baseDirectory, path));
+    }
+
     private string? ParseFile(string? value, string where, string what)
     {
         if (value is null)
         {
             return null;
         }
-        var baseDirectory = Path.GetDirectoryName(_projectFile) ?? string.Empty;
-        var full = Path.GetFullPath(Path.IsPathRooted(value) || baseDirectory.Length == 0 ? value : Path.Combine(baseDirectory, value));
+        var full = ProjectPath(value);
         if (!File.Exists(full))
         {
             Error(TaskDiagnosticCode.InputNotFound, $"{where}: {what} '{value}' does not exist (looked for '{full}').");
@@ -243,8 +249,7 @@ internal sealed class ModelValidator
         {
             return data?.ToLowerInvariant();
         }
-        var baseDirectory = Path.GetDirectoryName(_projectFile) ?? string.Empty;
-        var full = Path.GetFullPath(Path.IsPathRooted(data) || baseDirectory.Length == 0 ? data : Path.Combine(baseDirectory, data));
+        var full = ProjectPath(data);
         if (!Directory.Exists(full) && !File.Exists(full))
         {
             Error(TaskDiagnosticCode.InputNotFound,

@@ -54,7 +54,7 @@ internal static class ProfileCommand
             Description = "With --channel-ratio: l2 (default), l1 or naive.",
             DefaultValueFactory = _ => "l2",
         };
-        ranking.AcceptOnlyFromAmong("l2", "l1", "naive");
+        ranking.AcceptOnlyFromAmong([.. ChannelRankingNames.All]);
         var ignore = new Option<string[]>("--ignore")
         {
             Description = "With --channel-ratio: conv layers whose output channels are kept (e.g. backbone.conv7).",
@@ -84,7 +84,7 @@ internal static class ProfileCommand
                 {
                     Ratio = ratio,
                     Ranking = r.GetValue(naive) ? ChannelRanking.Naive
-                        : r.GetValue(ranking) switch { "l1" => ChannelRanking.L1, "naive" => ChannelRanking.Naive, _ => ChannelRanking.L2 },
+                        : ChannelRankingNames.Parse(r.GetValue(ranking)) ?? ChannelRanking.L2,
                     IgnoredLayers = r.GetValue(ignore) ?? [],
                 })
                 : null;

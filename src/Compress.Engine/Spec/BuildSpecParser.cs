@@ -206,7 +206,7 @@ public static class BuildSpecParser
                 ChannelRatio = ratio,
                 ChannelLayerRatios = layerRatios,
                 ChannelRoundTo = Integer(values, "channelRoundTo", 1, 1024, "an integer >= 1") ?? 1,
-                Ranking = Choice(values, "ranking", ["l2", "l1", "naive"]) ?? spec.Ranking,
+                Ranking = Choice(values, "ranking", [.. Pruning.Channels.ChannelRankingNames.All]) ?? spec.Ranking,
                 GlobalRanking = Boolean(values, "globalRanking") ?? false,
                 IgnoredLayers = StringList(values, "ignoredLayers") ?? [],
                 Sparsity = sparsity,

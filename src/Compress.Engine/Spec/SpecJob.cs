@@ -111,7 +111,7 @@ public static class SpecJob
                 {
                     Ratio = spec.ChannelRatio,
                     LayerRatios = spec.ChannelLayerRatios,
-                    Ranking = spec.Ranking switch { "l1" => ChannelRanking.L1, "naive" => ChannelRanking.Naive, _ => ChannelRanking.L2 },
+                    Ranking = ChannelRankingNames.Parse(spec.Ranking) ?? ChannelRanking.L2,
                     GlobalRanking = spec.GlobalRanking,
                     IgnoredLayers = spec.IgnoredLayers,
                     RoundTo = spec.ChannelRoundTo,
