@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Compress.Engine.Benchmark;
 using Compress.Engine.Export;
@@ -47,15 +46,16 @@ internal static class ChannelPruningBenchmark
             var prunedMs = new List<double>();
             for (int round = 0; round < rounds; round++)
             {
-                Time(a.Run, perRound, denseMs);
-                Time(b.Run, perRound, prunedMs);
+                Timing.Time(a.Run, perRound, denseMs);
+                Timing.Time(b.Run, perRound, prunedMs);
             }
             double macReduction = (double)denseProfile.Macs / prunedProfile.Macs;
-            double speedup = Median(denseMs) / Median(prunedMs);
+            double denseP50 = Timing.Percentile(denseMs, 50), prunedP50 = Timing.Percentile(prunedMs, 50);
+            double speedup = denseP50 / prunedP50;
             bool met = speedup >= 0.9 * macReduction;
             allMet &= met;
             rows.Add(string.Create(c,
-                $"| {architecture} | {denseProfile.Macs:N0} | {prunedProfile.Macs:N0} | {macReduction:F2}x | {denseProfile.Parameters:N0} | {prunedProfile.Parameters:N0} | {Median(denseMs):F3} | {Median(prunedMs):F3} | {speedup:F2}x | {speedup / macReduction:F2} | {(met ? "yes" : "NO")} |"));
+                $"| {architecture} | {denseProfile.Macs:N0} | {prunedProfile.Macs:N0} | {macReduction:F2}x | {denseProfile.Parameters:N0} | {prunedProfile.Parameters:N0} | {denseP50:F3} | {prunedP50:F3} | {speedup:F2}x | {speedup / macReduction:F2} | {(met ? "yes" : "NO")} |"));
         }
 
         Console.WriteLine(string.Create(c,
@@ -103,23 +103,6 @@ internal static class ChannelPruningBenchmark
             _session.Dispose();
             _options.Dispose();
         }
-    }
-
-    private static void Time(Action action, int count, List<double> into)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            action();
-            into.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
     }
 
     private static double Option(string[] args, string name, double fallback)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Compress.Engine.Export;
 using Compress.Engine.Models;
@@ -49,8 +48,8 @@ internal static class OnnxLatencyBenchmark
         var eager = new List<double>();
         for (int round = 0; round < rounds; round++)
         {
-            Time(RunOrt, perRound, ort);
-            Time(RunTorch, perRound, eager);
+            Timing.Time(RunOrt, perRound, ort);
+            Timing.Time(RunTorch, perRound, eager);
         }
 
         // Same outputs? (the exporter's own parity check uses a batch of 4; this is the benchmark's input)
@@ -69,27 +68,9 @@ internal static class OnnxLatencyBenchmark
         Console.WriteLine("| runtime | p50 ms | p90 ms | p99 ms | min ms |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var (name, list) in new[] { ("TorchSharp eager (eval, no_grad)", eager), ("ONNX Runtime (BN folded, ORT_ENABLE_ALL)", ort) })
-            Console.WriteLine(string.Create(c, $"| {name} | {Percentile(list, 50):F3} | {Percentile(list, 90):F3} | {Percentile(list, 99):F3} | {list.Min():F3} |"));
+            Console.WriteLine(string.Create(c, $"| {name} | {Timing.Percentile(list, 50):F3} | {Timing.Percentile(list, 90):F3} | {Timing.Percentile(list, 99):F3} | {list.Min():F3} |"));
         Console.WriteLine();
-        Console.WriteLine(string.Create(c, $"Speedup of ONNX Runtime over TorchSharp at p50: {Percentile(eager, 50) / Percentile(ort, 50):F2}x"));
+        Console.WriteLine(string.Create(c, $"Speedup of ONNX Runtime over TorchSharp at p50: {Timing.Percentile(eager, 50) / Timing.Percentile(ort, 50):F2}x"));
         Console.WriteLine();
-    }
-
-    private static void Time(Action action, int count, List<double> into)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            action();
-            into.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-    }
-
-    /// <summary>Nearest-rank percentile.</summary>
-    private static double Percentile(List<double> values, double p)
-    {
-        var sorted = values.Order().ToList();
-        int rank = (int)Math.Ceiling(p / 100 * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
 }
