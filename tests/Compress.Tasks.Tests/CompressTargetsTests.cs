@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Compress.Tasks.Tests;
 
 /// <summary>
@@ -16,36 +14,14 @@ public sealed class CompressTargetsTests : IDisposable
     [Fact]
     public void Build_TwoModels_RunsEachOnceThenOnlyTheChangedOneAndReportsEngineErrors()
     {
-        var root = RepoPaths.Root.Replace('\\', '/');
         var log = Path.Combine(_temp.Path, "runs.log");
-        var engine = _temp.File("fake-compress.dll", $$"""
-            spec=$(sed -n 's/^--spec //p' "${1#@}" | tr -d '"')
-            name=$(sed -n 's/^  "name": "\(.*\)",$/\1/p' "$spec")
-            out=$(sed -n 's/^  "outputDirectory": "\(.*\)",$/\1/p' "$spec")
-            echo "$name" >> '{{log}}'
-            if [ -f '{{_temp.Path}}/fail' ]; then echo "$spec(2,3): error CMP0101: Unknown architecture."; exit 1; fi
-            mkdir -p "$out"; echo onnx > "$out/$name.onnx"; echo {} > "$out/$name.report.json"
-            """);
         var weights = _temp.File("app/w/a.safetensors", "w");
         _temp.File("app/w/b.pt", "w");
         _temp.File("app/data/train/x.bin", "x");
-        _temp.File("app/app.csproj", $$"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <Import Project="{{root}}/build/Compress.props" />
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <CompressTasksAssembly>{{typeof(CompressModel).Assembly.Location}}</CompressTasksAssembly>
-                <CompressEnginePath>{{engine}}</CompressEnginePath>
-                <CompressDotnetHost>/bin/sh</CompressDotnetHost>
-              </PropertyGroup>
-              <ItemGroup>
-                <CompressModel Include="w/a.safetensors" Architecture="lenet5" Data="data" PruneRate="knee" />
-                <CompressModel Include="w/b.pt" Architecture="lenet5" Name="bee" />
-              </ItemGroup>
-              <Import Project="{{root}}/build/Compress.targets" />
-            </Project>
-            """);
-        _temp.File("app/C.cs", "namespace App; public static class C { }");
+        ConsumerProject.Write(_temp, FakeEngine(), """
+            <CompressModel Include="w/a.safetensors" Architecture="lenet5" Data="data" PruneRate="knee" />
+            <CompressModel Include="w/b.pt" Architecture="lenet5" Name="bee" />
+            """, ShellHost);
         var bin = Path.Combine(_temp.Path, "app", "bin", "Debug", "net10.0");
 
         var (exit, output) = Build();
@@ -93,29 +69,8 @@ public sealed class CompressTargetsTests : IDisposable
     [Fact]
     public void Build_OutputDirectoryOutsideProject_FailsUnlessAllowed()
     {
-        var root = RepoPaths.Root.Replace('\\', '/');
-        var engine = _temp.File("fake-compress.dll", """
-            spec=$(sed -n 's/^--spec //p' "${1#@}" | tr -d '"')
-            out=$(sed -n 's/^  "outputDirectory": "\(.*\)",$/\1/p' "$spec")
-            mkdir -p "$out"; echo onnx > "$out/a.onnx"; echo {} > "$out/a.report.json"
-            """);
         _temp.File("app/a.safetensors", "w");
-        _temp.File("app/app.csproj", $$"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <Import Project="{{root}}/build/Compress.props" />
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <CompressTasksAssembly>{{typeof(CompressModel).Assembly.Location}}</CompressTasksAssembly>
-                <CompressEnginePath>{{engine}}</CompressEnginePath>
-                <CompressDotnetHost>/bin/sh</CompressDotnetHost>
-              </PropertyGroup>
-              <ItemGroup>
-                <CompressModel Include="a.safetensors" Architecture="lenet5" />
-              </ItemGroup>
-              <Import Project="{{root}}/build/Compress.targets" />
-            </Project>
-            """);
-        _temp.File("app/C.cs", "namespace App; public static class C { }");
+        ConsumerProject.Write(_temp, FakeEngine(), """<CompressModel Include="a.safetensors" Architecture="lenet5" />""", ShellHost);
         var outside = Path.Combine(_temp.Path, "models") + "/";
 
         var (exit, output) = Build("-p:CompressOutputDir=" + outside);
@@ -135,38 +90,18 @@ public sealed class CompressTargetsTests : IDisposable
     [Fact]
     public void Build_CudaAndGpuProperties_LinkThoseNativesOrFailWithThePackageToReference()
     {
-        var root = RepoPaths.Root.Replace('\\', '/');
         var cache = Path.Combine(_temp.Path, "cache") + "/";
-        var engine = _temp.File("fake-compress.dll", """
-            for a; do rsp=$a; done
-            spec=$(sed -n 's/^--spec //p' "${rsp#@}" | tr -d '"')
-            out=$(sed -n 's/^  "outputDirectory": "\(.*\)",$/\1/p' "$spec")
-            mkdir -p "$out"; echo "$COMPRESS_NATIVE_DIR" > "$out/../native.txt"; echo onnx > "$out/a.onnx"; echo {} > "$out/a.report.json"
-            """);
         // A NuGet cache with only what the CPU default needs (the package's layout, fake contents).
         _temp.File("cache/torchsharp/0.107.0/runtimes/linux-x64/native/libLibTorchSharp.so", "lts");
         _temp.File("cache/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native/libtorch_cpu.so", "cpu");
         _temp.File("app/a.safetensors", "w");
-        _temp.File("app/app.csproj", $$"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <Import Project="{{root}}/build/Compress.props" />
-              <Import Project="{{root}}/build/CompressNative.targets" />
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <CompressTasksAssembly>{{typeof(CompressModel).Assembly.Location}}</CompressTasksAssembly>
-                <CompressEnginePath>{{engine}}</CompressEnginePath>
-                <CompressDotnetHost>/bin/sh</CompressDotnetHost>
+        ConsumerProject.Write(_temp, FakeEngine(), """<CompressModel Include="a.safetensors" Architecture="lenet5" />""",
+            ShellHost + """
                 <CompressSkipLibTorchFix>true</CompressSkipLibTorchFix>
                 <!-- Not empty (no default) but no folder: /bin/sh runs the fake engine without `exec`. -->
                 <CompressProbingPaths>;</CompressProbingPaths>
-              </PropertyGroup>
-              <ItemGroup>
-                <CompressModel Include="a.safetensors" Architecture="lenet5" />
-              </ItemGroup>
-              <Import Project="{{root}}/build/Compress.targets" />
-            </Project>
-            """);
-        _temp.File("app/C.cs", "namespace App; public static class C { }");
+                """,
+            $"""<Import Project="{RepoPaths.Root.Replace('\\', '/')}/build/CompressNative.targets" />""");
         var obj = Path.Combine(_temp.Path, "app", "obj", "Debug", "net10.0", "compress", "native");
         var cacheProperty = "-p:NuGetPackageRoot=" + cache;
 
@@ -196,23 +131,26 @@ public sealed class CompressTargetsTests : IDisposable
         Assert.Equal(native + "/", File.ReadAllText(Path.Combine(_temp.Path, "app", "bin", "Debug", "native.txt")).Trim());
     }
 
-    private (int ExitCode, string Output) Build(string extra = "")
-    {
-        var start = new ProcessStartInfo("dotnet", "build -nologo -nodeReuse:false -p:UseSharedCompilation=false " + extra)
-        {
-            WorkingDirectory = Path.Combine(_temp.Path, "app"),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        // The test host runs inside an MSBuild-started process; its MSBuild variables would steer the child build.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout + stderr.Result);
-    }
+    /// <summary>Runs the fake engine (a shell script) in place of dotnet.</summary>
+    private const string ShellHost = "<CompressDotnetHost>/bin/sh</CompressDotnetHost>";
+
+    /// <summary>
+    /// A shell script standing in for the engine: reads the spec named in the response file (the last argument), logs
+    /// the model's name to runs.log, fails with an engine-style error line when the file <c>fail</c> exists, records
+    /// COMPRESS_NATIVE_DIR in native.txt next to the output folder, and writes &lt;name&gt;.onnx and its report.
+    /// </summary>
+    private string FakeEngine() => _temp.File("fake-compress.dll", $$"""
+        for a; do rsp=$a; done
+        spec=$(sed -n 's/^--spec //p' "${rsp#@}" | tr -d '"')
+        name=$(sed -n 's/^  "name": "\(.*\)",$/\1/p' "$spec")
+        out=$(sed -n 's/^  "outputDirectory": "\(.*\)",$/\1/p' "$spec")
+        echo "$name" >> '{{_temp.Path}}/runs.log'
+        if [ -f '{{_temp.Path}}/fail' ]; then echo "$spec(2,3): error CMP0101: Unknown architecture."; exit 1; fi
+        mkdir -p "$out"; echo "$COMPRESS_NATIVE_DIR" > "$out/../native.txt"
+        echo onnx > "$out/$name.onnx"; echo {} > "$out/$name.report.json"
+        """);
+
+    private (int ExitCode, string Output) Build(string extra = "") =>
+        DotnetCli.Run(Path.Combine(_temp.Path, "app"),
+            ["build", "-nologo", "-nodeReuse:false", "-p:UseSharedCompilation=false", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
 }

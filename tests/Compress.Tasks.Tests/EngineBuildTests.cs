@@ -194,25 +194,7 @@ public sealed class EngineBuildTests : IClassFixture<EngineBuildTests.TinyWeight
         return "w.safetensors";
     }
 
-    private void WriteProject(string items)
-    {
-        var root = RepoPaths.Root.Replace('\\', '/');
-        _temp.File("app/app.csproj", $$"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <Import Project="{{root}}/build/Compress.props" />
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <CompressTasksAssembly>{{typeof(CompressModel).Assembly.Location}}</CompressTasksAssembly>
-                <CompressEnginePath>{{EnginePath}}</CompressEnginePath>
-              </PropertyGroup>
-              <ItemGroup>
-                {{items}}
-              </ItemGroup>
-              <Import Project="{{root}}/build/Compress.targets" />
-            </Project>
-            """);
-        _temp.File("app/C.cs", "namespace App; public static class C { }");
-    }
+    private void WriteProject(string items) => ConsumerProject.Write(_temp, EnginePath, items);
 
     private (int ExitCode, string Output) Build(params string[] extra) =>
         DotnetCli.Run(App, ["build", "-nologo", "-nodeReuse:false", "-p:UseSharedCompilation=false", .. extra]);
