@@ -18,6 +18,9 @@ public sealed class CompressModel : ToolTask
 {
     private string? _currentSpec;
     private ModelRequest? _currentRequest;
+    private readonly List<ITaskItem> _results = [];
+    private System.Diagnostics.Stopwatch _runClock = new();
+    private TimeSpan _lastVisible;
 
     /// <summary>The CompressModel items: a weights file (.safetensors, .pt, .pth) with metadata, or a spec (.json).</summary>
     [Required]
@@ -66,6 +69,19 @@ public sealed class CompressModel : ToolTask
     public string IntermediateDirectory { get; set; } = string.Empty;
 
     /// <summary>
+    /// Where trained baselines are cached, content-addressed, for every configuration and framework of the project
+    /// (passed to the engine as --cache-dir); empty leaves the engine's default (under the intermediate folder).
+    /// </summary>
+    public string CacheDirectory { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Seconds of quiet after which a progress line of the engine is logged at high importance, so that a CI log at
+    /// default verbosity shows a heartbeat (phase, step, ETA); 0 turns it off. The engine itself repeats its last line
+    /// when it has said nothing for half that long.
+    /// </summary>
+    public int HeartbeatSeconds { get; set; } = 20;
+
+    /// <summary>
     /// Folders (';'-separated) the output and intermediate folders must lie in: the project folder and the build's own
     /// output folders. Empty turns the check off (the targets pass it unless CompressAllowOutputOutsideProject=true).
     /// </summary>
@@ -88,6 +104,13 @@ public sealed class CompressModel : ToolTask
     /// <summary>The spec files the engine ran with (generated for weights items, the item itself for .json items).</summary>
     [Output]
     public ITaskItem[] SpecFiles { get; private set; } = [];
+
+    /// <summary>
+    /// The engine's result line of each model that ran (Include = the ONNX path, metadata Summary = the line), for the
+    /// targets to show where a logger hides messages (the Terminal Logger).
+    /// </summary>
+    [Output]
+    public ITaskItem[] Results { get; private set; } = [];
 
     /// <inheritdoc />
     protected override string ToolName => IsDll ? "dotnet" : "compress";
@@ -115,6 +138,7 @@ public sealed class CompressModel : ToolTask
         var engineFound = CheckEngine();
         CheckOutputFolder(OutputDirectory, "CompressOutputDir");
         CheckOutputFolder(IntermediateDirectory, "CompressIntermediateDir");
+        if (CacheDirectory.Length > 0) CheckOutputFolder(CacheDirectory, "CompressCacheDir");
         if (requests is null || !engineFound || Log.HasLoggedErrors)
         {
             return false;
@@ -151,13 +175,20 @@ public sealed class CompressModel : ToolTask
             var onnx = new TaskItem(Path.Combine(outputDirectory, request.Name + ".onnx"));
             onnx.SetMetadata("Report", Path.Combine(outputDirectory, request.Name + ".report.json"));
             onnxFiles.Add(onnx);
-            if (!base.Execute())
+            _runClock = System.Diagnostics.Stopwatch.StartNew();
+            _lastVisible = TimeSpan.Zero;
+            Log.LogMessage(MessageImportance.High, "{0}: compressing ({1}); progress every {2} s, all of it with -v:n",
+                request.Name, request.IsSpec ? request.InputPath : request.ItemSpec, HeartbeatSeconds);
+            var succeeded = base.Execute();
+            Results = [.. _results];
+            if (!succeeded)
             {
                 return false;
             }
         }
         OnnxFiles = [.. onnxFiles];
         SpecFiles = [.. specFiles];
+        Results = [.. _results];
         return !Log.HasLoggedErrors;
     }
 
@@ -221,6 +252,19 @@ public sealed class CompressModel : ToolTask
             commands.AppendSwitchIfNotNull("--artifact-dir ", Path.GetFullPath(OutputDirectory));
             commands.AppendSwitchIfNotNull("--intermediate-dir ", Path.GetFullPath(IntermediateDirectory));
         }
+        if (_currentRequest is not null)
+        {
+            // Every file the run read, so the targets rerun this model when one of them changes (and only then).
+            commands.AppendSwitchIfNotNull("--dependency-file ", DependencyFile(_currentRequest.Name));
+        }
+        if (CacheDirectory.Length > 0)
+        {
+            commands.AppendSwitchIfNotNull("--cache-dir ", Path.GetFullPath(CacheDirectory));
+        }
+        if (HeartbeatSeconds > 0)
+        {
+            commands.AppendSwitchIfNotNull("--heartbeat ", Math.Max(1, HeartbeatSeconds / 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         return commands.ToString();
     }
 
@@ -236,7 +280,29 @@ public sealed class CompressModel : ToolTask
         var line = EngineOutputLine.Parse(singleLine, "compress");
         if (!line.IsDiagnostic)
         {
-            Log.LogMessage(messageImportance, "{0}", singleLine);
+            var elapsed = _runClock.Elapsed;
+            if (messageImportance == MessageImportance.High)
+            {
+                // stdout: the model's result line.
+                _lastVisible = elapsed;
+                Log.LogMessage(MessageImportance.High, "{0}", singleLine);
+                if (_currentRequest is not null)
+                {
+                    var result = new TaskItem(Path.Combine(Path.GetFullPath(OutputDirectory), _currentRequest.Name + ".onnx"));
+                    result.SetMetadata("Summary", singleLine);
+                    _results.Add(result);
+                }
+            }
+            else if (HeartbeatSeconds > 0 && elapsed - _lastVisible >= TimeSpan.FromSeconds(HeartbeatSeconds))
+            {
+                // A heartbeat for default-verbosity logs: at most one line per HeartbeatSeconds.
+                _lastVisible = elapsed;
+                Log.LogMessage(MessageImportance.High, "{0}: [{1:mm\\:ss}] {2}", _currentRequest?.Name, elapsed, singleLine);
+            }
+            else
+            {
+                Log.LogMessage(messageImportance, "{0}", singleLine);
+            }
         }
         else
         {
@@ -304,28 +370,7 @@ public sealed class CompressModel : ToolTask
         return true;
     }
 
-    private string? ResolveDotnetHost()
-    {
-        if (DotnetHost.Length > 0)
-        {
-            return File.Exists(DotnetHost) ? Path.GetFullPath(DotnetHost) : null;
-        }
-        // dotnet build sets DOTNET_HOST_PATH to the dotnet that runs MSBuild; Visual Studio does not.
-        var fromHost = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromHost) && File.Exists(fromHost))
-        {
-            return fromHost;
-        }
-        var exe = Path.DirectorySeparatorChar == '\\' ? "dotnet.exe" : "dotnet";
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
-        {
-            if (directory.Length > 0 && File.Exists(Path.Combine(directory, exe)))
-            {
-                return Path.Combine(directory, exe);
-            }
-        }
-        return null;
-    }
+    private string? ResolveDotnetHost() => Engine.DotnetCommand.Resolve(DotnetHost);
 
     private string? WriteSpec(ModelRequest request, string outputDirectory, string intermediateDirectory)
     {
@@ -354,6 +399,9 @@ public sealed class CompressModel : ToolTask
             return null;
         }
     }
+
+    /// <summary>The engine's list of the files a model's run read: &lt;IntermediateDirectory&gt;/&lt;Name&gt;.inputs.</summary>
+    private string DependencyFile(string name) => Path.Combine(Path.GetFullPath(IntermediateDirectory), name + ".inputs");
 
     private static string? Blank(string value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

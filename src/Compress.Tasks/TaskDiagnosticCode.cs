@@ -21,10 +21,14 @@ public static class TaskDiagnosticCode
     public const string UnsupportedModelFile = "CMP0606";
     /// <summary>Two CompressModel items would write the same output name.</summary>
     public const string DuplicateModelName = "CMP0607";
-    /// <summary>Package only: libLibTorchSharp.so is missing from the NuGet cache (raised by build/CompressNative.targets).</summary>
+    /// <summary>Package only: TorchSharp's native library is missing from the NuGet cache, or the native folder cannot be written.</summary>
     public const string NativeLibraryNotFound = "CMP0608";
     /// <summary>An output or intermediate folder lies outside the project folder and the build's output folders.</summary>
     public const string OutputOutsideProject = "CMP0609";
-    /// <summary>Package only: CompressTorchDevice=cuda or CompressOnnxRuntime=gpu, but that package is not in the NuGet cache.</summary>
+    /// <summary>Package only: CompressTorchDevice=cuda or CompressOnnxRuntime=gpu, but that package's libraries are not in the NuGet cache after its restore.</summary>
     public const string AcceleratorPackageNotFound = "CMP0610";
+    /// <summary>Package only: restoring the engine's own packages into the NuGet global packages folder failed.</summary>
+    public const string EngineRestoreFailed = "CMP0611";
+    /// <summary>Package only: libtorch has no package for this OS and processor (or no CUDA build, when one was asked for).</summary>
+    public const string UnsupportedPlatform = "CMP0612";
 }

@@ -38,7 +38,7 @@ public sealed class EngineBuildTests : IClassFixture<EngineBuildTests.TinyWeight
 
     /// <summary>The engine this test run was built with (the solution builds src/Compress.Cli before the tests run).</summary>
     private static string EnginePath { get; } = System.IO.Path.Combine(RepoPaths.Root, "src", "Compress.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "compress.dll");
+        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net8.0", "compress.dll");
 
     private string App => Path.Combine(_temp.Path, "app");
 

@@ -62,7 +62,7 @@ public sealed class PackagedConsumerTests : IClassFixture<PackedFeed>, IDisposab
         Assert.True(_feed.PackExitCode == 0, _feed.PackOutput);
         var app = Path.Combine(_temp.Path, "app");
         Directory.CreateDirectory(app);
-        var engine = Path.Combine(RepoPaths.Root, "src", "Compress.Cli", "bin", _feed.Configuration, "net10.0", "compress.dll");
+        var engine = Path.Combine(RepoPaths.Root, "src", "Compress.Cli", "bin", _feed.Configuration, "net8.0", "compress.dll");
         var (exit, output) = DotnetCli.Run(app, engine, "train", "--model", "resnet18-cifar", "-w", "0.0625",
             "--synthetic-train", "320", "--synthetic-test", "160", "--epochs", "1", "--batch-size", "32", "--output", "w.safetensors");
         Assert.True(exit == 0, output);

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Compress.Engine.Diagnostics;
 using Compress.Engine.Pipeline;
+using Compress.Engine.Reporting;
 
 namespace Compress.Cli.Commands;
 
@@ -47,13 +49,38 @@ internal static class RunCommand
         command.Add(artifactName);
         command.Add(artifactDir);
         command.Add(intermediateDir);
+        var cacheDir = new Option<string?>("--cache-dir")
+        {
+            Description = "With --spec: where trained baselines are cached (content-addressed), unless the spec sets cacheDirectory.",
+        };
+        var dependencyFile = new Option<string?>("--dependency-file")
+        {
+            Description = "With --spec: after a successful run, write every file and folder the run read to this file, one absolute path per line.",
+        };
+        var heartbeat = new Option<int?>("--heartbeat")
+        {
+            Description = "Seconds: when no progress line has been written for that long, write one that repeats the last (\"still: ...\").",
+        };
+        command.Add(cacheDir);
+        command.Add(dependencyFile);
+        command.Add(heartbeat);
         command.SetAction(r =>
         {
             if (r.GetValue(spec) is string specPath)
             {
-                var parsed = Engine.Spec.BuildSpecParser.Load(specPath, context.Sink);
-                var report = Engine.Spec.SpecJob.Run(parsed.WithOverrides(r.GetValue(artifactName), r.GetValue(artifactDir),
-                    r.GetValue(intermediateDir)), context.Sink, context.Cancellation);
+                if (r.GetValue(heartbeat) is int beat && beat <= 0)
+                    throw new CompressException(DiagnosticCode.InvalidOption, $"--heartbeat must be a positive number of seconds; got {beat}.",
+                        hint: "Leave it out for no heartbeat.");
+                using var beating = r.GetValue(heartbeat) is int seconds ? new HeartbeatSink(context.Sink, TimeSpan.FromSeconds(seconds)) : null;
+                IDiagnosticSink sink = beating is null ? context.Sink : beating;
+                var parsed = Engine.Spec.BuildSpecParser.Load(specPath, sink).WithOverrides(r.GetValue(artifactName), r.GetValue(artifactDir),
+                    r.GetValue(intermediateDir), r.GetValue(cacheDir));
+                var report = Engine.Spec.SpecJob.Run(parsed, sink, context.Cancellation);
+                if (r.GetValue(dependencyFile) is string dependencies)
+                {
+                    var lines = string.Concat(Engine.Spec.SpecJob.InputFiles(parsed).Select(f => f + "\n"));
+                    AtomicFile.WriteAllText(Path.GetFullPath(dependencies), lines);
+                }
                 if (r.GetValue(common.Json)) context.WriteJson(report);
                 else
                     context.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -21,7 +21,7 @@ public sealed class BatchLoader : IDisposable
     private readonly LoaderOptions _options;
     private readonly Device _device;
     private readonly float[] _table;
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
     private readonly HashSet<CancellationTokenSource> _running = [];
     private int _liveWorkers;
     private bool _disposed;

@@ -36,7 +36,7 @@ public static class SyntheticImages
         byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(CacheKey(options)));
         return Path.Combine(Path.GetTempPath(), "compress-synthetic",
             "v" + GeneratorVersion.ToString(CultureInfo.InvariantCulture) + "-" +
-            Convert.ToHexStringLower(hash.AsSpan(0, 8)));
+            Convert.ToHexString(hash.AsSpan(0, 8)).ToLowerInvariant());
     }
 
     /// <summary>

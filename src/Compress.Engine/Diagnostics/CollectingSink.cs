@@ -3,7 +3,7 @@ namespace Compress.Engine.Diagnostics;
 /// <summary>Keeps every diagnostic and progress line in memory (tests, reports).</summary>
 public sealed class CollectingSink : IDiagnosticSink
 {
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
     private readonly List<Diagnostic> _diagnostics = [];
     private readonly List<string> _progress = [];
 

@@ -101,6 +101,10 @@ public static class DiagnosticCode
     public const string OutputOutsideProject = "CMP0609";
     /// <summary>Package only: CompressTorchDevice=cuda or CompressOnnxRuntime=gpu, but that package is not in the NuGet cache.</summary>
     public const string AcceleratorPackageNotFound = "CMP0610";
+    /// <summary>Package only: restoring the engine's own packages into the NuGet global packages folder failed.</summary>
+    public const string EngineRestoreFailed = "CMP0611";
+    /// <summary>Package only: libtorch has no package for this OS and processor (or no CUDA build, when one was asked for).</summary>
+    public const string UnsupportedPlatform = "CMP0612";
     /// <summary>A spec file (compress run --spec) is not valid JSON (gives the line and column).</summary>
     public const string SpecSyntaxError = "CMP0620";
     /// <summary>A spec file has a key the engine does not know (warning, with a did-you-mean suggestion).</summary>

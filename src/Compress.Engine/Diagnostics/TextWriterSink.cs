@@ -3,7 +3,7 @@ namespace Compress.Engine.Diagnostics;
 /// <summary>Writes diagnostics and progress lines to a text writer (stderr in the CLI).</summary>
 public sealed class TextWriterSink(TextWriter writer) : IDiagnosticSink
 {
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
 
     public void Report(Diagnostic diagnostic)
     {

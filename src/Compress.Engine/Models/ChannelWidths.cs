@@ -19,9 +19,9 @@ public static class ChannelWidths
     public static IReadOnlyDictionary<string, int> Defaults(ModelOptions options)
     {
         var layout = ModelFactory.Layout(ModelFactory.Canonicalize(options));
-        var result = new OrderedDictionary<string, int>(StringComparer.Ordinal);
+        var result = new InsertionOrderedMap<int>();
         foreach (var (module, width) in layout.Defaults) result.Add(module, width);
-        return new System.Collections.ObjectModel.ReadOnlyDictionary<string, int>(result);
+        return result;
     }
 
     /// <summary>
@@ -34,9 +34,9 @@ public static class ChannelWidths
         var canonical = ModelFactory.Canonicalize(options);
         var layout = ModelFactory.Layout(canonical);
         Validate(canonical, layout);
-        var result = new OrderedDictionary<string, int>(StringComparer.Ordinal);
+        var result = new InsertionOrderedMap<int>();
         foreach (var (module, width) in layout.Defaults) result.Add(module, ChannelScaling.Width(canonical, module, width));
-        return new System.Collections.ObjectModel.ReadOnlyDictionary<string, int>(result);
+        return result;
     }
 
     /// <summary>
@@ -50,14 +50,14 @@ public static class ChannelWidths
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         var layout = ModelFactory.Layout(ModelFactory.Canonicalize(options));
-        var result = new OrderedDictionary<string, int>(StringComparer.Ordinal);
+        var result = new InsertionOrderedMap<int>();
         foreach (var (module, width) in layout.Defaults)
         {
             if (!stateDict.TryGetValue(module + ".weight", out var weight) || weight.Shape.Length < 2) continue;
             long found = weight.Shape[0];
             if (found != width && found is > 0 and <= int.MaxValue) result.Add(module, (int)found);
         }
-        return new System.Collections.ObjectModel.ReadOnlyDictionary<string, int>(result);
+        return result;
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace Compress.Engine.Runtime;
 /// <summary>Loads libtorch once, turns load failures into coded errors, and resolves the device to run on.</summary>
 public static class TorchRuntime
 {
-    private static readonly Lock Gate = new();
+    private static readonly object Gate = new();
     private static bool _loaded;
 
     /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>auto</c> (case-insensitive).</summary>

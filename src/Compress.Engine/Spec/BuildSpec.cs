@@ -61,6 +61,9 @@ public sealed record BuildSpec
     /// <summary>Layerwise method: sparsity per weight (parameter name to fraction zeroed), from the spec or a file.</summary>
     public IReadOnlyDictionary<string, double>? Sparsity { get; init; }
 
+    /// <summary>The JSON file <see cref="Sparsity"/> was read from (absolute), or null when the spec wrote it inline.</summary>
+    public string? SparsityFile { get; init; }
+
     /// <summary>Layerwise method: <c>auto</c> runs a sensitivity scan and proposes the sparsities; null = use <see cref="Sparsity"/>.</summary>
     public string? Sensitivity { get; init; }
 
@@ -110,9 +113,10 @@ public sealed record BuildSpec
     /// <summary>
     /// The same spec with the build step's placement: <paramref name="name"/>, <paramref name="outputDirectory"/> and
     /// <paramref name="intermediateDirectory"/> replace the spec's values when given (relative paths against the current
-    /// folder); the cache follows the intermediate folder unless the spec set <c>cacheDirectory</c> itself.
+    /// folder). The cache follows <paramref name="cacheDirectory"/> when given, else the intermediate folder; a
+    /// <c>cacheDirectory</c> the spec sets itself wins over both.
     /// </summary>
-    public BuildSpec WithOverrides(string? name, string? outputDirectory, string? intermediateDirectory)
+    public BuildSpec WithOverrides(string? name, string? outputDirectory, string? intermediateDirectory, string? cacheDirectory = null)
     {
         var result = this;
         if (!string.IsNullOrWhiteSpace(name)) result = result with { Name = name };
@@ -120,12 +124,11 @@ public sealed record BuildSpec
         if (!string.IsNullOrWhiteSpace(intermediateDirectory))
         {
             string full = Path.GetFullPath(intermediateDirectory);
-            result = result with
-            {
-                IntermediateDirectory = full,
-                CacheDirectory = LocationOf("cacheDirectory") is null ? Path.Combine(full, "cache") : CacheDirectory,
-            };
+            result = result with { IntermediateDirectory = full };
+            if (LocationOf("cacheDirectory") is null) result = result with { CacheDirectory = Path.Combine(full, "cache") };
         }
+        if (!string.IsNullOrWhiteSpace(cacheDirectory) && LocationOf("cacheDirectory") is null)
+            result = result with { CacheDirectory = Path.GetFullPath(cacheDirectory) };
         return result;
     }
 }

@@ -184,6 +184,7 @@ public static class BuildSpecParser
                 else ratio = Number(values, "channelRatio", 0, 0.999999, "a ratio in [0, 1), or an object { \"layer\": ratio }") ?? ratio;
             }
             IReadOnlyDictionary<string, double>? sparsity = null;
+            string? sparsityFile = null;
             if (values.TryGetValue("sparsity", out var sparsityNode) && sparsityNode.Kind != JsonTokenType.Null)
             {
                 if (sparsityNode.Kind == JsonTokenType.StartObject) sparsity = NumberMap(sparsityNode, "sparsity", 0, 1, "a sparsity in [0, 1]");
@@ -192,6 +193,7 @@ public static class BuildSpecParser
                     try
                     {
                         sparsity = Pruning.FineGrained.SparsityFile.Load(file);
+                        sparsityFile = Path.GetFullPath(file);
                     }
                     catch (CompressException e)
                     {
@@ -210,6 +212,7 @@ public static class BuildSpecParser
                 GlobalRanking = Boolean(values, "globalRanking") ?? false,
                 IgnoredLayers = StringList(values, "ignoredLayers") ?? [],
                 Sparsity = sparsity,
+                SparsityFile = sparsityFile,
                 Sensitivity = sensitivity,
                 TargetSize = Number(values, "targetSize", 1e-6, 1, "a fraction in (0, 1] of the prunable weights to keep") ?? spec.TargetSize,
                 SensitivityMaxDrop = Number(values, "sensitivityMaxDrop", 0, 100, "a number of percentage points in [0, 100]") ?? spec.SensitivityMaxDrop,

@@ -64,8 +64,10 @@ public static class SpecJob
         else
         {
             var training = TrainingOptions.CifarBaseline with { Epochs = spec.BaselineEpochs };
-            string key = JsonOutput.Serialize(new { spec.Model, data = dataHash, training, spec.Seed, spec.Device });
-            weights = Path.Combine(spec.CacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32] + ".safetensors");
+            // Content-addressed: the same model, data, recipe, seed, device and engine give the same file, whichever
+            // configuration, framework or runtime identifier of the project asks for it.
+            string key = JsonOutput.Serialize(new { spec.Model, data = dataHash, training, spec.Seed, spec.Device, engine = OnnxExporter.ProducerVersion });
+            weights = Path.Combine(spec.CacheDirectory, Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant()[..32] + ".safetensors");
             if (File.Exists(weights))
             {
                 cached = true;
@@ -223,6 +225,31 @@ public static class SpecJob
         return new CompressException(e.Code, e.Message, spec.SpecPath, e.Hint, e) { Line = at.Line, Column = at.Column };
     }
 
+    /// <summary>
+    /// Every file and folder a run of <paramref name="spec"/> reads, absolute and sorted: the spec, the weights, the
+    /// sparsity file, and the data (each file, and each folder so that an added or removed file shows in its time
+    /// stamp). The build step lists them in a dependency file so that changing any of them reruns the model.
+    /// </summary>
+    public static IReadOnlyList<string> InputFiles(BuildSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var files = new SortedSet<string>(StringComparer.Ordinal) { Path.GetFullPath(spec.SpecPath) };
+        if (spec.Weights is not null) files.Add(Path.GetFullPath(spec.Weights));
+        if (spec.SparsityFile is not null) files.Add(spec.SparsityFile);
+        if (!spec.Data.Equals("synthetic", StringComparison.OrdinalIgnoreCase))
+        {
+            string data = Path.GetFullPath(spec.Data);
+            if (File.Exists(data)) files.Add(data);
+            else if (Directory.Exists(data))
+            {
+                files.Add(data);
+                foreach (var folder in Directory.EnumerateDirectories(data, "*", SearchOption.AllDirectories)) files.Add(folder);
+                foreach (var file in Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories)) files.Add(file);
+            }
+        }
+        return [.. files];
+    }
+
     /// <summary>Why the gate fails (null when it passes) and the spec key to point at.</summary>
     internal static (string? Reason, string? Key) Gate(BuildSpec spec, double unpruned, double onnx)
     {
@@ -299,13 +326,13 @@ public static class SpecJob
             using var stream = File.OpenRead(file);
             hash.AppendData(SHA256.HashData(stream));
         }
-        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+        return "sha256:" + Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 
     private static string FileHash(string path)
     {
         using var stream = File.OpenRead(path);
-        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(stream));
+        return "sha256:" + Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
     }
 
     private static double Lap(System.Diagnostics.Stopwatch clock)
