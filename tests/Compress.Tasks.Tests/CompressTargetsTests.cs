@@ -87,50 +87,6 @@ public sealed class CompressTargetsTests : IDisposable
         Assert.True(File.Exists(Path.Combine(outside, "a.onnx")), output);
     }
 
-    [Fact]
-    public void Build_CudaAndGpuProperties_LinkThoseNativesOrFailWithThePackageToReference()
-    {
-        var cache = Path.Combine(_temp.Path, "cache") + "/";
-        // A NuGet cache with only what the CPU default needs (the package's layout, fake contents).
-        _temp.File("cache/torchsharp/0.107.0/runtimes/linux-x64/native/libLibTorchSharp.so", "lts");
-        _temp.File("cache/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native/libtorch_cpu.so", "cpu");
-        _temp.File("app/a.safetensors", "w");
-        ConsumerProject.Write(_temp, FakeEngine(), """<CompressModel Include="a.safetensors" Architecture="lenet5" />""",
-            ShellHost + """
-                <CompressSkipLibTorchFix>true</CompressSkipLibTorchFix>
-                <!-- Not empty (no default) but no folder: /bin/sh runs the fake engine without `exec`. -->
-                <CompressProbingPaths>;</CompressProbingPaths>
-                """,
-            $"""<Import Project="{RepoPaths.Root.Replace('\\', '/')}/build/CompressNative.targets" />""");
-        var obj = Path.Combine(_temp.Path, "app", "obj", "Debug", "net10.0", "compress", "native");
-        var cacheProperty = "-p:NuGetPackageRoot=" + cache;
-
-        var (exit, output) = Build(cacheProperty);
-        Assert.True(exit == 0, output);
-        Assert.True(File.Exists(Path.Combine(obj, "cpu-cpu", "libtorch_cpu.so")), output);
-
-        (exit, output) = Build(cacheProperty + " -p:CompressTorchDevice=cuda");
-        Assert.Equal(1, exit);
-        Assert.Contains("error CMP0610: CompressTorchDevice=cuda, but no CUDA libtorch", output, StringComparison.Ordinal);
-        Assert.Contains("PackageReference Include=\"TorchSharp-cuda-linux\" Version=\"0.107.0\"", output, StringComparison.Ordinal);
-        (exit, output) = Build(cacheProperty + " -p:CompressOnnxRuntime=gpu");
-        Assert.Equal(1, exit);
-        Assert.Contains("error CMP0610: CompressOnnxRuntime=gpu, but Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.1", output, StringComparison.Ordinal);
-
-        // Once the project references them, their libraries (split over several packages for CUDA) are linked into a
-        // folder of their own, and the engine is pointed at it.
-        _temp.File("cache/libtorch-cuda-12.8-linux-x64-part1/2.10.0/runtimes/linux-x64/native/libtorch_cuda.so", "cuda");
-        _temp.File("cache/libtorch-cuda-12.8-linux-x64-part2/2.10.0/runtimes/linux-x64/native/libcudnn.so.9", "cudnn");
-        _temp.File("cache/microsoft.ml.onnxruntime.gpu.linux/1.31.1/runtimes/linux-x64/native/libonnxruntime.so", "ort");
-        (exit, output) = Build(cacheProperty + " -p:CompressTorchDevice=cuda -p:CompressOnnxRuntime=gpu");
-        Assert.True(exit == 0, output);
-        var native = Path.Combine(obj, "cuda-gpu");
-        Assert.All(new[] { "libLibTorchSharp.so", "libtorch_cuda.so", "libcudnn.so.9", "libonnxruntime.so" },
-            f => Assert.True(File.Exists(Path.Combine(native, f)), f + "\n" + output));
-        Assert.False(File.Exists(Path.Combine(native, "libtorch_cpu.so")), output);
-        Assert.Equal(native + "/", File.ReadAllText(Path.Combine(_temp.Path, "app", "bin", "Debug", "native.txt")).Trim());
-    }
-
     /// <summary>Runs the fake engine (a shell script) in place of dotnet.</summary>
     private const string ShellHost = "<CompressDotnetHost>/bin/sh</CompressDotnetHost>";
 
