@@ -119,10 +119,32 @@ public sealed class CompressModelTests : IDisposable
             key => Assert.True(Path.IsPathRooted(root.GetProperty(key).GetString())));
 
         var responseFile = File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp"));
-        Assert.Equal(["run", "--spec " + specPath], responseFile);
+        // The dependency file goes next to the spec; the engine repeats its last line after half the heartbeat period.
+        Assert.Equal(["run", "--spec " + specPath, "--dependency-file " + Path.Combine(_temp.Path, "obj", "compress", "small.inputs"),
+            "--heartbeat 10"], responseFile);
         var onnx = Assert.Single(task.OnnxFiles);
         Assert.Equal(Path.Combine(_temp.Path, "out", "small.onnx"), onnx.ItemSpec);
         Assert.Equal(Path.Combine(_temp.Path, "out", "small.report.json"), onnx.GetMetadata("Report"));
+    }
+
+    [Fact]
+    public void Execute_LongRun_PromotesAProgressLineAfterTheQuietPeriodAndReturnsTheResultLine()
+    {
+        var task = Task(Weights("net.safetensors", ("Name", "small")));
+        task.HeartbeatSeconds = 1;
+        // stderr progress: two lines in quick succession (the second stays at normal importance), then one after more
+        // than the heartbeat period (promoted); stdout: the result line.
+        FakeEngine(task, "echo 'train [1/3] ETA 00:02' >&2; echo 'train [2/3] ETA 00:01' >&2; sleep 1.3; echo 'train [3/3] ETA 00:00' >&2; echo 'small: rate 0.5000 (knee), ONNX accuracy 90.00%'");
+        Assert.True(task.Execute());
+
+        var high = _engine.Messages.Where(m => m.Importance == MessageImportance.High).Select(m => m.Message!).ToList();
+        Assert.Contains(high, m => m.StartsWith("small: compressing (", StringComparison.Ordinal));
+        var beat = Assert.Single(high, m => m.Contains("train [", StringComparison.Ordinal));
+        Assert.Matches(@"^small: \[00:0[1-9]\] train \[3/3\] ETA 00:00$", beat);
+        Assert.Contains(_engine.Messages, m => m.Importance == MessageImportance.Normal && m.Message == "train [2/3] ETA 00:01");
+        var result = Assert.Single(task.Results);
+        Assert.Equal(Path.Combine(_temp.Path, "out", "small.onnx"), result.ItemSpec);
+        Assert.Equal("small: rate 0.5000 (knee), ONNX accuracy 90.00%", result.GetMetadata("Summary"));
     }
 
     [Fact]
@@ -146,7 +168,9 @@ public sealed class CompressModelTests : IDisposable
         Assert.True(task.Execute());
         // The spec is passed as written, with the build's placement of its artifacts.
         Assert.Equal(["run", "--spec " + spec.ItemSpec, "--artifact-name m", "--artifact-dir " + Path.GetFullPath(task.OutputDirectory),
-            "--intermediate-dir " + Path.GetFullPath(task.IntermediateDirectory)], File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp")));
+            "--intermediate-dir " + Path.GetFullPath(task.IntermediateDirectory),
+            "--dependency-file " + Path.Combine(Path.GetFullPath(task.IntermediateDirectory), "m.inputs"), "--heartbeat 10"],
+            File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp")));
         Assert.False(Directory.Exists(task.IntermediateDirectory));
     }
 

@@ -11,9 +11,16 @@ internal static class DotnetCli
 
     /// <summary>As <see cref="Run(string, string[])"/>, with extra environment variables for the child.</summary>
     public static (int ExitCode, string Output) Run(string workingDirectory, IReadOnlyDictionary<string, string> environment,
-        params string[] arguments)
+        params string[] arguments) => RunProgram("dotnet", workingDirectory, environment, arguments);
+
+    /// <summary>Runs another program the same way (e.g. <c>script</c> for a pseudo-terminal).</summary>
+    public static (int ExitCode, string Output) RunProgram(string program, string workingDirectory, params string[] arguments) =>
+        RunProgram(program, workingDirectory, new Dictionary<string, string>(), arguments);
+
+    private static (int ExitCode, string Output) RunProgram(string program, string workingDirectory,
+        IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
