@@ -226,9 +226,10 @@ public static class SpecJob
     }
 
     /// <summary>
-    /// Every file and folder a run of <paramref name="spec"/> reads, absolute and sorted: the spec, the weights, the
-    /// sparsity file, and the data (each file, and each folder so that an added or removed file shows in its time
-    /// stamp). The build step lists them in a dependency file so that changing any of them reruns the model.
+    /// Every file a run of <paramref name="spec"/> reads, absolute and sorted: the spec, the weights, the sparsity file
+    /// and each data file, plus the data folder itself with a trailing separator, standing for every file under it (so a file
+    /// added later counts too; a removed one is a listed file that no longer exists). The build step lists them in a
+    /// dependency file so that changing any of them reruns the model.
     /// </summary>
     public static IReadOnlyList<string> InputFiles(BuildSpec spec)
     {
@@ -242,8 +243,7 @@ public static class SpecJob
             if (File.Exists(data)) files.Add(data);
             else if (Directory.Exists(data))
             {
-                files.Add(data);
-                foreach (var folder in Directory.EnumerateDirectories(data, "*", SearchOption.AllDirectories)) files.Add(folder);
+                files.Add(data.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar);
                 foreach (var file in Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories)) files.Add(file);
             }
         }
