@@ -297,7 +297,9 @@ public sealed class CompressModel : ToolTask
             {
                 // A heartbeat for default-verbosity logs: at most one line per HeartbeatSeconds.
                 _lastVisible = elapsed;
-                Log.LogMessage(MessageImportance.High, "{0}: [{1:mm\\:ss}] {2}", _currentRequest?.Name, elapsed, singleLine);
+                // Formatted here: message arguments cross to the logging node as plain strings, losing the format.
+                Log.LogMessage(MessageImportance.High, "{0}", string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                    "{0}: [{1:mm\\:ss}] {2}", _currentRequest?.Name, elapsed, singleLine));
             }
             else
             {
