@@ -192,7 +192,7 @@ public sealed class PrepareEngine : Microsoft.Build.Utilities.Task, ICancelableT
             var tail = string.Join(Environment.NewLine, output.Where(l => l.IndexOf("error", StringComparison.OrdinalIgnoreCase) >= 0).Take(10)
                 .DefaultIfEmpty(output.LastOrDefault() ?? string.Empty));
             Error(TaskDiagnosticCode.EngineRestoreFailed,
-                $"Restoring the engine's packages failed (dotnet restore exited with {exitCode}; missing: {string.Join(", ", stillMissing.DefaultIfEmpty(missing[0]))}). " +
+                $"Restoring the engine's packages failed (dotnet restore exited with {exitCode}; still missing: {(stillMissing.Count == 0 ? "none" : string.Join(", ", stillMissing))}). " +
                 $"The package sources of this project's NuGet configuration must serve them. Restore output: {tail} " +
                 $"Retry with the network available, or run: dotnet restore \"{project}\" --packages \"{root}\"");
             return false;

@@ -7,32 +7,13 @@ namespace Compress.Tasks.Engine;
 /// CPU package per runtime identifier (linux-x64, win-x64, win-arm64, osx-arm64), TorchSharp's own native library is named per OS,
 /// and the libstdc++ fix (<c>Compress.Build.ElfVersionPatcher</c>) applies to Linux only.
 /// </summary>
-internal sealed class EngineRuntime
+/// <param name="Rid">linux-x64, win-x64, win-arm64 or osx-arm64.</param>
+/// <param name="TorchSharpLibrary">TorchSharp's native library in <c>torchsharp/&lt;version&gt;/runtimes/&lt;rid&gt;/native/</c>.</param>
+/// <param name="OnnxRuntimeLibrary">ONNX Runtime's native library name on this OS.</param>
+/// <param name="PatchElf">True on Linux: libLibTorchSharp.so may need its GLIBCXX_3.4.32 requirement marked weak.</param>
+/// <param name="CudaPackagesExist">True where TorchSharp publishes CUDA libtorch packages (Linux and Windows x64).</param>
+internal sealed record EngineRuntime(string Rid, string TorchSharpLibrary, string OnnxRuntimeLibrary, bool PatchElf, bool CudaPackagesExist)
 {
-    private EngineRuntime(string rid, string torchSharpLibrary, string onnxRuntimeLibrary, bool patchElf, bool cudaAvailable)
-    {
-        Rid = rid;
-        TorchSharpLibrary = torchSharpLibrary;
-        OnnxRuntimeLibrary = onnxRuntimeLibrary;
-        PatchElf = patchElf;
-        CudaPackagesExist = cudaAvailable;
-    }
-
-    /// <summary>linux-x64, win-x64, win-arm64 or osx-arm64.</summary>
-    public string Rid { get; }
-
-    /// <summary>TorchSharp's native library in <c>torchsharp/&lt;version&gt;/runtimes/&lt;rid&gt;/native/</c>.</summary>
-    public string TorchSharpLibrary { get; }
-
-    /// <summary>ONNX Runtime's native library name on this OS.</summary>
-    public string OnnxRuntimeLibrary { get; }
-
-    /// <summary>True on Linux: libLibTorchSharp.so may need its GLIBCXX_3.4.32 requirement marked weak.</summary>
-    public bool PatchElf { get; }
-
-    /// <summary>True where TorchSharp publishes CUDA libtorch packages (Linux and Windows x64).</summary>
-    public bool CudaPackagesExist { get; }
-
     /// <summary>The CPU libtorch package for this runtime identifier.</summary>
     public string LibTorchCpuPackage => "libtorch-cpu-" + Rid;
 
@@ -59,13 +40,13 @@ internal sealed class EngineRuntime
         switch (os, architecture)
         {
             case ("linux", "x64"):
-                return new EngineRuntime("linux-x64", "libLibTorchSharp.so", "libonnxruntime.so", patchElf: true, cudaAvailable: true);
+                return new EngineRuntime("linux-x64", "libLibTorchSharp.so", "libonnxruntime.so", PatchElf: true, CudaPackagesExist: true);
             case ("windows", "x64"):
-                return new EngineRuntime("win-x64", "LibTorchSharp.dll", "onnxruntime.dll", patchElf: false, cudaAvailable: true);
+                return new EngineRuntime("win-x64", "LibTorchSharp.dll", "onnxruntime.dll", PatchElf: false, CudaPackagesExist: true);
             case ("windows", "arm64"):
-                return new EngineRuntime("win-arm64", "LibTorchSharp.dll", "onnxruntime.dll", patchElf: false, cudaAvailable: false);
+                return new EngineRuntime("win-arm64", "LibTorchSharp.dll", "onnxruntime.dll", PatchElf: false, CudaPackagesExist: false);
             case ("osx", "arm64"):
-                return new EngineRuntime("osx-arm64", "libLibTorchSharp.dylib", "libonnxruntime.dylib", patchElf: false, cudaAvailable: false);
+                return new EngineRuntime("osx-arm64", "libLibTorchSharp.dylib", "libonnxruntime.dylib", PatchElf: false, CudaPackagesExist: false);
             default:
                 reason = $"TorchSharp publishes libtorch for linux-x64, win-x64, win-arm64 and osx-arm64 only; this machine is {os}-{architecture}.";
                 return null;
