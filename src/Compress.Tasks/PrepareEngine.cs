@@ -385,7 +385,12 @@ public sealed class PrepareEngine : Microsoft.Build.Utilities.Task, ICancelableT
     [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern int symlink(string target, string linkPath);
 
-    private static string Megabytes(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("F0", CultureInfo.InvariantCulture) + " MB";
+    /// <summary>Whole megabytes, with one decimal below 10 MB so that small packages do not read "0 MB".</summary>
+    private static string Megabytes(long bytes)
+    {
+        double megabytes = bytes / (1024.0 * 1024.0);
+        return megabytes.ToString(megabytes < 10 ? "F1" : "F0", CultureInfo.InvariantCulture) + " MB";
+    }
 
     private void Error(string code, string message) =>
         Log.LogError(null, code, null, ProjectFile, 0, 0, 0, 0, "{0}", message);

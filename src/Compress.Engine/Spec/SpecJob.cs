@@ -76,7 +76,15 @@ public static class SpecJob
             else
             {
                 sink.Progress($"baseline: training {spec.Model.Architecture} for {spec.BaselineEpochs} epoch(s); cached at {weights}");
-                Directory.CreateDirectory(spec.CacheDirectory);
+                try
+                {
+                    Directory.CreateDirectory(spec.CacheDirectory);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new CompressException(DiagnosticCode.OutputWriteFailed, $"Could not create the baseline cache folder: {e.Message}",
+                        spec.CacheDirectory, "Point cacheDirectory (or --cache-dir, CompressCacheDir) at a writable folder.", e);
+                }
                 try
                 {
                     TrainJob.Run(new TrainJob.Options { Model = spec.Model, Data = data, Training = training, Run = run, OutputPath = weights },

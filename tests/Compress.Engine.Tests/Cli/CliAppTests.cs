@@ -17,6 +17,33 @@ public class CliAppTests
     }
 
     [Fact]
+    public void RunSpec_CacheDirUnderAFile_ExitsWithCmp0004NamingTheFolderAndWritesNothing()
+    {
+        using var temp = new Compress.Engine.Tests.Data.TempDirectory();
+        var spec = Path.Combine(temp.Path, "m.json");
+        File.WriteAllText(spec, """{ "model": { "architecture": "lenet5" }, "data": "synthetic" }""");
+        var blocker = Path.Combine(temp.Path, "blocker");
+        File.WriteAllText(blocker, "a file, not a folder");
+        var (code, _, err) = Run("run", "--spec", spec, "--cache-dir", Path.Combine(blocker, "cache"),
+            "--intermediate-dir", Path.Combine(temp.Path, "obj"), "--artifact-dir", Path.Combine(temp.Path, "out"),
+            "--dependency-file", Path.Combine(temp.Path, "m.inputs"));
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains("error CMP0004", err, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(blocker, "cache"), err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(temp.Path, "m.inputs")));
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "out")));
+    }
+
+    [Fact]
+    public void RunSpec_ZeroHeartbeat_ExitsWithCmp0001()
+    {
+        var (code, _, err) = Run("run", "--spec", "/nonexistent/m.json", "--heartbeat", "0");
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains("error CMP0001: --heartbeat must be a positive number of seconds; got 0.", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Analyze_MissingWeightsFile_ExitsWithCmp0005NamingIt()
     {
         var (code, _, err) = Run("analyze", "--model", "lenet5", "--weights", "/nonexistent/w.safetensors");
