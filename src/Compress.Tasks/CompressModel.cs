@@ -79,7 +79,9 @@ public sealed class CompressModel : ToolTask
     /// default verbosity shows a heartbeat (phase, step, ETA); 0 turns it off. The engine itself repeats its last line
     /// when it has said nothing for half that long.
     /// </summary>
-    public int HeartbeatSeconds { get; set; } = 20;
+    public string HeartbeatSeconds { get; set; } = "20";
+
+    private int _heartbeat;
 
     /// <summary>
     /// Folders (';'-separated) the output and intermediate folders must lie in: the project folder and the build's own
@@ -139,6 +141,11 @@ public sealed class CompressModel : ToolTask
         CheckOutputFolder(OutputDirectory, "CompressOutputDir");
         CheckOutputFolder(IntermediateDirectory, "CompressIntermediateDir");
         if (CacheDirectory.Length > 0) CheckOutputFolder(CacheDirectory, "CompressCacheDir");
+        if (!int.TryParse(Blank(HeartbeatSeconds) ?? "20", System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _heartbeat))
+        {
+            Log.LogError(null, TaskDiagnosticCode.InvalidMetadataValue, null, ProjectFile, 0, 0, 0, 0,
+                "CompressHeartbeatSeconds is '{0}'; use a whole number of seconds (0 turns the heartbeat off).", HeartbeatSeconds);
+        }
         if (requests is null || !engineFound || Log.HasLoggedErrors)
         {
             return false;
@@ -178,7 +185,7 @@ public sealed class CompressModel : ToolTask
             _runClock = System.Diagnostics.Stopwatch.StartNew();
             _lastVisible = TimeSpan.Zero;
             Log.LogMessage(MessageImportance.High, "{0}: compressing ({1}); progress every {2} s, all of it with -v:n",
-                request.Name, request.IsSpec ? request.InputPath : request.ItemSpec, HeartbeatSeconds);
+                request.Name, request.IsSpec ? request.InputPath : request.ItemSpec, _heartbeat);
             var succeeded = base.Execute();
             Results = [.. _results];
             if (!succeeded)
@@ -261,9 +268,9 @@ public sealed class CompressModel : ToolTask
         {
             commands.AppendSwitchIfNotNull("--cache-dir ", Path.GetFullPath(CacheDirectory));
         }
-        if (HeartbeatSeconds > 0)
+        if (_heartbeat > 0)
         {
-            commands.AppendSwitchIfNotNull("--heartbeat ", Math.Max(1, HeartbeatSeconds / 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            commands.AppendSwitchIfNotNull("--heartbeat ", Math.Max(1, _heartbeat / 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         return commands.ToString();
     }
@@ -293,7 +300,7 @@ public sealed class CompressModel : ToolTask
                     _results.Add(result);
                 }
             }
-            else if (HeartbeatSeconds > 0 && elapsed - _lastVisible >= TimeSpan.FromSeconds(HeartbeatSeconds))
+            else if (_heartbeat > 0 && elapsed - _lastVisible >= TimeSpan.FromSeconds(_heartbeat))
             {
                 // A heartbeat for default-verbosity logs: at most one line per HeartbeatSeconds.
                 _lastVisible = elapsed;

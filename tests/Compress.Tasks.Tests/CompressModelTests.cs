@@ -131,7 +131,7 @@ public sealed class CompressModelTests : IDisposable
     public void Execute_LongRun_PromotesAProgressLineAfterTheQuietPeriodAndReturnsTheResultLine()
     {
         var task = Task(Weights("net.safetensors", ("Name", "small")));
-        task.HeartbeatSeconds = 1;
+        task.HeartbeatSeconds = "1";
         // stderr progress: two lines in quick succession (the second stays at normal importance), then one after more
         // than the heartbeat period (promoted); stdout: the result line.
         FakeEngine(task, "echo 'train [1/3] ETA 00:02' >&2; echo 'train [2/3] ETA 00:01' >&2; sleep 1.3; echo 'train [3/3] ETA 00:00' >&2; echo 'small: rate 0.5000 (knee), ONNX accuracy 90.00%'");
@@ -145,6 +145,19 @@ public sealed class CompressModelTests : IDisposable
         var result = Assert.Single(task.Results);
         Assert.Equal(Path.Combine(_temp.Path, "out", "small.onnx"), result.ItemSpec);
         Assert.Equal("small: rate 0.5000 (knee), ONNX accuracy 90.00%", result.GetMetadata("Summary"));
+    }
+
+    [Fact]
+    public void Execute_BadHeartbeat_FailsWithCmp0602BeforeRunning()
+    {
+        var task = Task(Weights());
+        task.HeartbeatSeconds = "often";
+        FakeEngine(task, "exit 0");
+        Assert.False(task.Execute());
+        var error = Assert.Single(_engine.Errors);
+        Assert.Equal("CMP0602", error.Code);
+        Assert.Contains("CompressHeartbeatSeconds is 'often'", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_temp.Path, "captured.rsp")));
     }
 
     [Fact]
