@@ -16,95 +16,25 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
 {
     public GraphProto Graph { get; } = new();
 
-    public void Conv(ConvNode conv, BatchNormNode? foldedBatchNorm)
-    {
-        var weightShape = Shape(conv.Module + ".weight", conv.Name);
-        if (weightShape.Length != 4)
-            throw Unsupported(conv.Name, $"weight '{conv.Module}.weight' has shape {Text(weightShape)}, not [out, in, kH, kW]");
-        if (conv.Stride < 1 || conv.Padding < 0 || conv.Dilation < 1 || conv.Groups < 1)
-            throw Unsupported(conv.Name, "stride, dilation and groups must be >= 1 and padding >= 0");
-        int outChannels = checked((int)weightShape[0]);
-        var inputs = new List<string> { conv.Input, conv.Module + ".weight" };
-        string output = conv.Output;
-        if (foldedBatchNorm is null)
-        {
-            AddInitializer(conv.Module + ".weight", Floats(conv.Module + ".weight", conv.Name), weightShape);
-            if (conv.HasBias)
-            {
-                AddInitializer(conv.Module + ".bias", Floats(conv.Module + ".bias", conv.Name, outChannels), [outChannels]);
-                inputs.Add(conv.Module + ".bias");
-            }
-        }
-        else
-        {
-            var (weight, bias) = Fold(conv, foldedBatchNorm, outChannels);
-            AddInitializer(conv.Module + ".weight", weight, weightShape);
-            AddInitializer(conv.Module + ".bias", bias, [outChannels]);
-            inputs.Add(conv.Module + ".bias");
-            output = foldedBatchNorm.Output;
-        }
+    private readonly Dictionary<ConvNode, BatchNormNode> _folded = [];
+    private readonly HashSet<BatchNormNode> _foldedBatchNorms = [];
 
-        var node = Node("Conv", conv.Name, inputs, output);
-        node.Attribute.Add(Ints("dilations", conv.Dilation, conv.Dilation));
-        node.Attribute.Add(Int("group", conv.Groups));
-        node.Attribute.Add(Ints("kernel_shape", weightShape[2], weightShape[3]));
-        node.Attribute.Add(Ints("pads", conv.Padding, conv.Padding, conv.Padding, conv.Padding));
-        node.Attribute.Add(Ints("strides", conv.Stride, conv.Stride));
+    /// <summary>Folds <paramref name="bn"/> into <paramref name="conv"/>: the convolution writes the folded weights and
+    /// the BatchNorm's output; the BatchNorm writes nothing.</summary>
+    public void FoldBatchNorm(ConvNode conv, BatchNormNode bn)
+    {
+        _folded[conv] = bn;
+        _foldedBatchNorms.Add(bn);
     }
 
-    public void BatchNorm(BatchNormNode bn)
-    {
-        string[] keys = ["weight", "bias", "running_mean", "running_var"];
-        int channels = checked((int)Shape(bn.Module + ".running_mean", bn.Name)[0]);
-        var inputs = new List<string> { bn.Input };
-        foreach (string key in keys)
-        {
-            string name = bn.Module + "." + key;
-            AddInitializer(name, Floats(name, bn.Name, channels), [channels]);
-            inputs.Add(name);
-        }
-        var node = Node("BatchNormalization", bn.Name, inputs, bn.Output);
-        node.Attribute.Add(new AttributeProto
-        {
-            Name = "epsilon", Type = AttributeProto.Types.AttributeType.Float, F = (float)bn.Epsilon,
-        });
-    }
+    /// <summary>The BatchNorm folded into <paramref name="conv"/>, or null.</summary>
+    public BatchNormNode? FoldedInto(ConvNode conv) => _folded.GetValueOrDefault(conv);
 
-    public void MaxPool(MaxPoolNode pool)
-    {
-        if (pool.Kernel < 1 || pool.Stride < 1 || pool.Padding < 0)
-            throw Unsupported(pool.Name, "kernel and stride must be >= 1 and padding >= 0");
-        var node = Node("MaxPool", pool.Name, [pool.Input], pool.Output);
-        node.Attribute.Add(Ints("kernel_shape", pool.Kernel, pool.Kernel));
-        node.Attribute.Add(Ints("pads", pool.Padding, pool.Padding, pool.Padding, pool.Padding));
-        node.Attribute.Add(Ints("strides", pool.Stride, pool.Stride));
-    }
-
-    public void Flatten(FlattenNode flatten) =>
-        Node("Flatten", flatten.Name, [flatten.Input], flatten.Output).Attribute.Add(Int("axis", 1));
-
-    public void Gemm(LinearNode linear)
-    {
-        var weightShape = Shape(linear.Module + ".weight", linear.Name);
-        if (weightShape.Length != 2)
-            throw Unsupported(linear.Name, $"weight '{linear.Module}.weight' has shape {Text(weightShape)}, not [out, in]");
-        int outFeatures = checked((int)weightShape[0]);
-        AddInitializer(linear.Module + ".weight", Floats(linear.Module + ".weight", linear.Name), weightShape);
-        var inputs = new List<string> { linear.Input, linear.Module + ".weight" };
-        if (linear.HasBias)
-        {
-            AddInitializer(linear.Module + ".bias", Floats(linear.Module + ".bias", linear.Name, outFeatures), [outFeatures]);
-            inputs.Add(linear.Module + ".bias");
-        }
-        var node = Node("Gemm", linear.Name, inputs, linear.Output);
-        node.Attribute.Add(Int("transB", 1));
-    }
-
-    /// <summary>An op with only inputs and one output (Relu, Add, GlobalAveragePool).</summary>
-    public void Simple(string opType, GraphNode node) => Node(opType, node.Name, node.Inputs, node.Output);
+    /// <summary>Whether <paramref name="bn"/> was folded into its convolution.</summary>
+    public bool IsFolded(BatchNormNode bn) => _foldedBatchNorms.Contains(bn);
 
     /// <summary>Folds <paramref name="bn"/> into <paramref name="conv"/> in float64, rounding once to float32.</summary>
-    private (float[] Weight, float[] Bias) Fold(ConvNode conv, BatchNormNode bn, int outChannels)
+    public (float[] Weight, float[] Bias) Fold(ConvNode conv, BatchNormNode bn, int outChannels)
     {
         double[] w = Doubles(conv.Module + ".weight", conv.Name);
         double[] b = conv.HasBias ? Doubles(conv.Module + ".bias", conv.Name, outChannels) : new double[outChannels];
@@ -124,7 +54,7 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
         return (weight, bias);
     }
 
-    private NodeProto Node(string opType, string name, IEnumerable<string> inputs, string output)
+    public NodeProto Node(string opType, string name, IEnumerable<string> inputs, string output)
     {
         var node = new NodeProto { OpType = opType, Name = name };
         node.Input.AddRange(inputs);
@@ -133,7 +63,7 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
         return node;
     }
 
-    private void AddInitializer(string name, float[] values, long[] dims)
+    public void AddInitializer(string name, float[] values, long[] dims)
     {
         var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         tensor.Dims.AddRange(dims);
@@ -148,9 +78,9 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
         ? tensor
         : throw Unsupported(node, $"the model has no tensor '{key}'");
 
-    private long[] Shape(string key, string node) => Get(key, node).shape;
+    public long[] Shape(string key, string node) => Get(key, node).shape;
 
-    private float[] Floats(string key, string node, int? expectedLength = null)
+    public float[] Floats(string key, string node, int? expectedLength = null)
     {
         float[] values;
         using (NewDisposeScope())
@@ -174,19 +104,27 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
             throw Unsupported(node, $"tensor '{key}' has {length.ToString(CultureInfo.InvariantCulture)} values, expected {n.ToString(CultureInfo.InvariantCulture)} (one per output channel)");
     }
 
+    /// <summary>CMP0501 naming <paramref name="node"/> and what is wrong with it.</summary>
+    public CompressException Unsupported(GraphNode node, string problem) => Unsupported(node.Name, problem);
+
     private CompressException Unsupported(string node, string problem) => new(DiagnosticCode.UnsupportedExportNode,
         $"{architecture}: cannot export graph node '{node}': {problem}.",
         hint: "The graph description and the model's modules disagree; export a built-in architecture.");
 
-    private static AttributeProto Int(string name, long value) =>
+    /// <summary>A float attribute.</summary>
+    public static AttributeProto Float(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    /// <summary>An int attribute.</summary>
+    public static AttributeProto Int(string name, long value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
-    private static AttributeProto Ints(string name, params long[] values)
+    /// <summary>An ints attribute.</summary>
+    public static AttributeProto Ints(string name, params long[] values)
     {
         var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
         attribute.Ints.AddRange(values);
         return attribute;
     }
 
-    private static string Text(long[] shape) => "[" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
 }

@@ -90,55 +90,17 @@ public static class OnnxExporter
         var producers = new Dictionary<string, GraphNode>(StringComparer.Ordinal);
         foreach (var node in graph.Nodes) producers[node.Output] = node;
 
-        var folded = new Dictionary<ConvNode, BatchNormNode>();
-        var foldedBatchNorms = new HashSet<BatchNormNode>();
         if (options.FoldBatchNorm)
         {
             foreach (var bn in graph.Nodes.OfType<BatchNormNode>())
             {
                 if (producers.GetValueOrDefault(bn.Input) is ConvNode conv && readers.GetValueOrDefault(conv.Output) == 1 &&
                     conv.Output != graph.Output)
-                {
-                    folded[conv] = bn;
-                    foldedBatchNorms.Add(bn);
-                }
+                    writer.FoldBatchNorm(conv, bn);
             }
         }
 
-        foreach (var node in graph.Nodes)
-        {
-            switch (node)
-            {
-                case ConvNode conv:
-                    writer.Conv(conv, folded.GetValueOrDefault(conv));
-                    break;
-                case BatchNormNode bn:
-                    if (!foldedBatchNorms.Contains(bn)) writer.BatchNorm(bn);
-                    break;
-                case ReluNode relu:
-                    writer.Simple("Relu", relu);
-                    break;
-                case MaxPoolNode pool:
-                    writer.MaxPool(pool);
-                    break;
-                case GlobalAveragePoolNode gap:
-                    writer.Simple("GlobalAveragePool", gap);
-                    break;
-                case AddNode add:
-                    writer.Simple("Add", add);
-                    break;
-                case FlattenNode flatten:
-                    writer.Flatten(flatten);
-                    break;
-                case LinearNode linear:
-                    writer.Gemm(linear);
-                    break;
-                default:
-                    throw new CompressException(DiagnosticCode.UnsupportedExportNode,
-                        $"{architecture}: graph node '{node.Name}' is a {node.GetType().Name}, which the ONNX exporter does not support.",
-                        hint: "Supported nodes: Conv, BatchNorm, Relu, MaxPool, GlobalAveragePool, Add, Flatten, Linear.");
-            }
-        }
+        foreach (var node in graph.Nodes) node.Lower(writer);
 
         var shape = model.InputShape;
         var onnxGraph = writer.Graph;

@@ -1,22 +1,81 @@
 using Compress.Engine.Models.Graph;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Compress.Engine.Models;
 
 /// <summary>
-/// Base of every built-in model: an image classifier mapping a batch <c>[N, C, H, W]</c> to logits
-/// <c>[N, classes]</c>. Submodules are registered in PyTorch's module order, so <c>named_parameters()</c> and
-/// <see cref="OrderedStateDict"/> list keys exactly as <c>model.named_parameters()</c> / <c>model.state_dict()</c> do in
-/// PyTorch for the same architecture (the pruning analysis flattens parameters in that order).
+/// An image classifier mapping a batch <c>[N, C, H, W]</c> to logits <c>[N, classes]</c>, executed from its
+/// <see cref="ModelGraph"/>: each node with state gets a TorchSharp module (registered under its dotted state-dict
+/// prefix, in graph order, so <c>named_parameters()</c> and <see cref="OrderedStateDict"/> list keys exactly as
+/// PyTorch's <c>model.named_parameters()</c> / <c>model.state_dict()</c> do for the same architecture), and
+/// <c>forward</c> runs the nodes in order. The same graph drives the exporter, the profiler and channel pruning, so
+/// there is no second description of the network to drift apart.
 /// </summary>
-public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
+public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
 {
-    protected ClassifierModel(string name, ModelOptions options, InputShape inputShape) : base(name)
+    private readonly ModelGraph _graph;
+    private readonly Step[] _steps;
+    private readonly int _outputSlot;
+    private readonly int _slotCount;
+
+    /// <summary>
+    /// Creates the modules of <paramref name="graph"/> (shapes from <see cref="ModelGraph.StateShapes"/>) in graph order,
+    /// drawing initial weights from torch's global generator, then applies <paramref name="initialization"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The graph reads a value no earlier node writes, writes a value twice, lacks
+    /// state shapes for a node with state, or uses one module prefix for two nodes.</exception>
+    internal ClassifierModel(ModelOptions options, InputShape inputShape, ModelGraph graph,
+        ModelInitialization initialization = ModelInitialization.TorchDefault) : base(options.Architecture)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(inputShape);
+        ArgumentNullException.ThrowIfNull(graph);
         Options = options;
         InputShape = inputShape;
+        _graph = graph;
+
+        var slots = new Dictionary<string, int>(StringComparer.Ordinal) { [graph.Input] = 0 };
+        var lastRead = new List<int> { -1 };
+        var containers = new Dictionary<string, ModuleContainer>(StringComparer.Ordinal);
+        var steps = new List<(GraphNode Node, nn.Module? Module, int[] Inputs, int Output)>();
+        foreach (var node in graph.Nodes)
+        {
+            var inputs = new int[node.Inputs.Count];
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                if (!slots.TryGetValue(node.Inputs[i], out inputs[i]))
+                    throw new ArgumentException($"Graph node '{node.Name}' reads '{node.Inputs[i]}', which no earlier node writes.", nameof(graph));
+                lastRead[inputs[i]] = steps.Count;
+            }
+            if (slots.ContainsKey(node.Output))
+                throw new ArgumentException($"Graph node '{node.Name}' writes '{node.Output}', which is already written.", nameof(graph));
+            slots[node.Output] = slots.Count;
+            lastRead.Add(-1);
+            nn.Module? module = null;
+            if (node.StatePrefix is { } prefix)
+            {
+                module = node.CreateModule(graph.StateShapes);
+                if (module is not null) Register(prefix, module, containers);
+            }
+            steps.Add((node, module, inputs, slots[node.Output]));
+        }
+        if (!slots.TryGetValue(graph.Output, out _outputSlot))
+            throw new ArgumentException($"No node writes the graph output '{graph.Output}'.", nameof(graph));
+        _slotCount = slots.Count;
+
+        // A value is released right after its last reader, except the network input (the caller's) and the output.
+        _steps = steps.Select((s, index) => new Step(s.Node, s.Module, s.Inputs, s.Output,
+            s.Inputs.Distinct().Where(slot => slot != 0 && slot != _outputSlot && lastRead[slot] == index).ToArray())).ToArray();
+
+        if (initialization == ModelInitialization.KaimingNormalFanOut)
+        {
+            foreach (var (_, module) in named_modules())
+            {
+                if (module is Conv2d conv)
+                    nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+            }
+        }
     }
 
     /// <summary>The (validated, canonical) options the model was built with.</summary>
@@ -24,6 +83,12 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
 
     /// <summary>The model's natural input: LeNet-5 1x28x28, CIFAR models 3x32x32, ImageNet ResNet-18 3x224x224.</summary>
     public InputShape InputShape { get; }
+
+    /// <summary>
+    /// The model's computation as a <see cref="ModelGraph"/> whose stateful nodes name the state-dict prefixes of this
+    /// model's modules. It is what <c>forward</c> runs; the ONNX exporter, profiler and channel pruning read it.
+    /// </summary>
+    public ModelGraph DescribeGraph() => _graph;
 
     /// <summary>
     /// The state dict (parameters and persistent buffers) in PyTorch's order: for each module in pre-order, its own
@@ -38,15 +103,57 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
         return result;
     }
 
-    /// <summary>
-    /// The model's computation as a <see cref="ModelGraph"/> whose stateful nodes name the state-dict prefixes of this
-    /// model's modules (every convolution, BatchNorm and linear layer exactly once). Interpreting it in eval mode gives
-    /// the same logits as <c>forward</c>; the ONNX exporter is driven by it.
-    /// </summary>
-    public abstract ModelGraph DescribeGraph();
-
     /// <summary>Total number of scalar parameters (weights and biases; buffers excluded).</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var values = new Tensor?[_slotCount];
+        values[0] = input;
+        var arguments = new List<Tensor>(4);
+        foreach (var step in _steps)
+        {
+            arguments.Clear();
+            foreach (int slot in step.Inputs) arguments.Add(values[slot]!);
+            values[step.Output] = step.Node.Forward(arguments, step.Module);
+            foreach (int slot in step.Release)
+            {
+                values[slot]!.Dispose();
+                values[slot] = null;
+            }
+        }
+        return values[_outputSlot]!.MoveToOuterDisposeScope();
+    }
+
+    private void Register(string prefix, nn.Module module, Dictionary<string, ModuleContainer> containers)
+    {
+        string[] parts = prefix.Split('.');
+        if (parts.Any(p => p.Length == 0))
+            throw new ArgumentException($"Module prefix '{prefix}' has an empty part.", nameof(prefix));
+        string path = "";
+        ModuleContainer? parent = null;
+        for (int i = 0; i < parts.Length - 1; i++)
+        {
+            path = i == 0 ? parts[0] : path + "." + parts[i];
+            if (!containers.TryGetValue(path, out var container))
+            {
+                if ((parent is null ? named_children().Any(c => c.name == parts[i]) : parent.Child(parts[i]) is not null))
+                    throw new ArgumentException($"Module prefix '{prefix}' nests under the module '{path}', which has state of its own.", nameof(prefix));
+                container = new ModuleContainer(parts[i]);
+                if (parent is null) register_module(parts[i], container);
+                else parent.Add(parts[i], container);
+                containers[path] = container;
+            }
+            parent = container;
+        }
+        string leaf = parts[^1];
+        if (containers.ContainsKey(prefix) || (parent is null ? named_children().Any(c => c.name == leaf) : parent.Child(leaf) is not null))
+            throw new ArgumentException($"Two graph nodes use the module prefix '{prefix}'.", nameof(prefix));
+        if (parent is null) register_module(leaf, module);
+        else parent.Add(leaf, module);
+    }
 
     private static void Collect(nn.Module module, string prefix, List<(string, Tensor)> into)
     {
@@ -55,4 +162,7 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
             into.Add((prefix + name, buffer));
         foreach (var (name, child) in module.named_children()) Collect(child, prefix + name + ".", into);
     }
+
+    /// <summary>One node to run: its module, input slots, output slot and the slots it is the last reader of.</summary>
+    private sealed record Step(GraphNode Node, nn.Module? Module, int[] Inputs, int Output, int[] Release);
 }

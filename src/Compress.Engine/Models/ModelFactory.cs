@@ -1,5 +1,8 @@
 using System.Globalization;
 using Compress.Engine.Diagnostics;
+using Compress.Engine.Models.Architectures;
+using Compress.Engine.Models.Graph;
+using Compress.Engine.Pruning.Channels;
 using Compress.Engine.Runtime;
 
 namespace Compress.Engine.Models;
@@ -7,13 +10,13 @@ namespace Compress.Engine.Models;
 /// <summary>Creates the built-in models by name.</summary>
 public static class ModelFactory
 {
-    private static readonly ResNet.Config ResNet18 = new(new InputShape(3, 224, 224), ImageNetStem: true, StemChannels: 64,
+    private static readonly ResNetGraph.Config ResNet18 = new(new InputShape(3, 224, 224), ImageNetStem: true, StemChannels: 64,
         [2, 2, 2, 2], [64, 128, 256, 512]);
 
-    private static readonly ResNet.Config ResNet18Cifar = new(new InputShape(3, 32, 32), ImageNetStem: false, StemChannels: 64,
+    private static readonly ResNetGraph.Config ResNet18Cifar = new(new InputShape(3, 32, 32), ImageNetStem: false, StemChannels: 64,
         [2, 2, 2, 2], [64, 128, 256, 512]);
 
-    private static readonly ResNet.Config ResNet56Cifar = new(new InputShape(3, 32, 32), ImageNetStem: false, StemChannels: 16,
+    private static readonly ResNetGraph.Config ResNet56Cifar = new(new InputShape(3, 32, 32), ImageNetStem: false, StemChannels: 16,
         [9, 9, 9], [16, 32, 64]);
 
     /// <summary>Every name <see cref="Create"/> accepts, in the order <c>compress models</c> lists them.</summary>
@@ -34,16 +37,28 @@ public static class ModelFactory
         ChannelWidths.Validate(canonical, Layout(canonical));
 
         TorchRuntime.EnsureLoaded();
-        return canonical.Architecture switch
+        var (input, initialization) = canonical.Architecture switch
         {
-            "resnet18" => new ResNet(canonical, ResNet18),
-            "resnet18-cifar" => new ResNet(canonical, ResNet18Cifar),
-            "resnet56-cifar" => new ResNet(canonical, ResNet56Cifar),
-            "vgg-cifar" => new Vgg(canonical),
-            "lenet5" => new LeNet5(canonical),
+            "resnet18" => (ResNet18.Input, ModelInitialization.KaimingNormalFanOut),
+            "resnet18-cifar" => (ResNet18Cifar.Input, ModelInitialization.KaimingNormalFanOut),
+            "resnet56-cifar" => (ResNet56Cifar.Input, ModelInitialization.KaimingNormalFanOut),
+            "vgg-cifar" => (new InputShape(3, 32, 32), ModelInitialization.TorchDefault),
+            "lenet5" => (new InputShape(1, 28, 28), ModelInitialization.TorchDefault),
             _ => throw new InvalidOperationException("unreachable: " + canonical.Architecture),
         };
+        return new ClassifierModel(canonical, input, Graph(canonical), initialization);
     }
+
+    /// <summary>The graph of a canonical architecture at its options' widths (no TorchSharp needed).</summary>
+    internal static ModelGraph Graph(ModelOptions canonical) => canonical.Architecture switch
+    {
+        "resnet18" => ResNetGraph.Build(ResNet18, canonical),
+        "resnet18-cifar" => ResNetGraph.Build(ResNet18Cifar, canonical),
+        "resnet56-cifar" => ResNetGraph.Build(ResNet56Cifar, canonical),
+        "vgg-cifar" => VggGraph.Build(canonical),
+        "lenet5" => LeNet5Graph.Build(canonical),
+        _ => throw new InvalidOperationException("unreachable: " + canonical.Architecture),
+    };
 
     /// <summary>
     /// <paramref name="options"/> with the canonical architecture name, after checking the architecture, width
@@ -65,16 +80,24 @@ public static class ModelFactory
         return options with { Architecture = name };
     }
 
-    /// <summary>The per-layer widths the canonical architecture of <paramref name="canonical"/> lets one set.</summary>
-    internal static ChannelLayout Layout(ModelOptions canonical) => canonical.Architecture switch
+    /// <summary>
+    /// The per-layer widths the canonical architecture of <paramref name="canonical"/> lets one set, derived from its
+    /// unpruned graph: every convolution or linear layer that does not write the logits, with its default out
+    /// channels, in graph order; and the producers whose outputs are added (one channel group), which must stay equal.
+    /// </summary>
+    internal static ChannelLayout Layout(ModelOptions canonical)
     {
-        "resnet18" => ResNet.Layout(ResNet18, canonical.WidthMultiplier),
-        "resnet18-cifar" => ResNet.Layout(ResNet18Cifar, canonical.WidthMultiplier),
-        "resnet56-cifar" => ResNet.Layout(ResNet56Cifar, canonical.WidthMultiplier),
-        "vgg-cifar" => Vgg.Layout(canonical.WidthMultiplier),
-        "lenet5" => LeNet5.Layout(canonical.WidthMultiplier),
-        _ => throw new InvalidOperationException("unreachable: " + canonical.Architecture),
-    };
+        var graph = Graph(canonical with { Channels = null });
+        var groups = ChannelDependencyAnalyzer.Analyze(graph, graph.StateShapes);
+        var settable = groups.Where(g => g.ExcludedReason?.Contains(ChannelDependencyAnalyzer.LogitsReason, StringComparison.Ordinal) != true)
+            .SelectMany(g => g.Producers).ToHashSet(StringComparer.Ordinal);
+        var defaults = graph.Nodes.Where(n => n is ConvNode or LinearNode && settable.Contains(n.StatePrefix!))
+            .Select(n => new KeyValuePair<string, int>(n.StatePrefix!, checked((int)graph.StateShapes[n.StatePrefix + ".weight"][0])))
+            .ToList();
+        var tied = groups.Where(g => g.Producers.Count > 1 && g.Producers.All(settable.Contains))
+            .Select(g => (IReadOnlyList<string>)g.Producers.ToList()).ToList();
+        return new ChannelLayout(defaults, tied);
+    }
 
     private static string Canonical(string? architecture)
     {

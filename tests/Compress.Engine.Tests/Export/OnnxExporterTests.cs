@@ -26,9 +26,6 @@ public class OnnxExporterTests
         }
     }
 
-    /// <summary>A node kind the exporter does not know.</summary>
-    private sealed record SoftmaxNode(string Name, string Input, string Output) : GraphNode(Name, [Input], Output);
-
     [Theory]
     [MemberData(nameof(FixturesAndFolding))]
     public void Export_EveryModel_ValidAndMatchesTorchSharpInOnnxRuntime(string fixture, bool fold)

@@ -1,7 +1,22 @@
+using static TorchSharp.torch;
+
 namespace Compress.Engine.Models.Graph;
 
-/// <summary>Flattens every dimension after the batch: <c>[N, ...]</c> to <c>[N, product]</c>.</summary>
+/// <summary>Flattens every dimension after the batch: <c>[N, ...]</c> to <c>[N, product]</c>. Free; a linear layer
+/// after it reads <c>product / C</c> features per channel.</summary>
 /// <param name="Name">Node name.</param>
 /// <param name="Input">Value read.</param>
 /// <param name="Output">Value written.</param>
-public sealed record FlattenNode(string Name, string Input, string Output) : GraphNode(Name, [Input], Output);
+public sealed record FlattenNode(string Name, string Input, string Output) : GraphNode(Name, [Input], Output)
+{
+    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module) => inputs[0].flatten(1);
+
+    internal override NodeCost Infer(ShapeContext context) =>
+        NodeCost.Free([ShapeContext.Product(context.Input(this, 0))]);
+
+    internal override void Lower(Export.GraphWriter writer) =>
+        writer.Node("Flatten", Name, [Input], Output).Attribute.Add(Export.GraphWriter.Int("axis", 1));
+
+    internal override void Couple(CouplingContext context) =>
+        context.Write(Output, context.Read(this, Input).Group, flattened: true);
+}

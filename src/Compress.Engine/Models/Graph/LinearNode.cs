@@ -1,10 +1,64 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Compress.Engine.Models.Graph;
 
-/// <summary>A fully connected layer <c>x W^T + b</c>; sizes come from <c>Module.weight</c> <c>[out, in]</c>.</summary>
+/// <summary>A fully connected layer <c>x W^T + b</c>; sizes come from <c>Module.weight</c> <c>[out, in]</c>.
+/// MACs: in x out.</summary>
 /// <param name="Name">Node name (the module prefix).</param>
 /// <param name="Input">Value read (<c>[N, in]</c>).</param>
 /// <param name="Output">Value written.</param>
 /// <param name="Module">State-dict prefix, e.g. <c>fc</c>.</param>
 /// <param name="HasBias">Whether <c>Module.bias</c> exists.</param>
 public sealed record LinearNode(string Name, string Input, string Output, string Module, bool HasBias = true)
-    : GraphNode(Name, [Input], Output);
+    : GraphNode(Name, [Input], Output)
+{
+    /// <inheritdoc/>
+    public override string? StatePrefix => Module;
+
+    internal override nn.Module? CreateModule(IReadOnlyDictionary<string, long[]> stateShapes)
+    {
+        long[] w = stateShapes[Module + ".weight"];
+        return nn.Linear(w[1], w[0], hasBias: HasBias);
+    }
+
+    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module) =>
+        ((Linear)module!).call(inputs[0]);
+
+    internal override NodeCost Infer(ShapeContext context)
+    {
+        var x = context.Input(this, 0);
+        string key = Module + ".weight";
+        var w = context.State(this, key);
+        if (w.Length != 2 || x.Length != 1 || w[1] != x[0])
+            throw ShapeContext.Mismatch(key, w, $"a linear layer's [out, in] weight must match its flat input '{Input}' {ShapeContext.Text(x)}");
+        long parameters = ShapeContext.Product(w);
+        if (HasBias) parameters += context.Vector(this, Module + ".bias", w[0]);
+        return new NodeCost([w[0]], w[0] * w[1], parameters, 0);
+    }
+
+    internal override void Lower(Export.GraphWriter writer)
+    {
+        var weightShape = writer.Shape(Module + ".weight", Name);
+        if (weightShape.Length != 2)
+            throw writer.Unsupported(this, $"weight '{Module}.weight' has shape {ShapeContext.Text(weightShape)}, not [out, in]");
+        int outFeatures = checked((int)weightShape[0]);
+        writer.AddInitializer(Module + ".weight", writer.Floats(Module + ".weight", Name), weightShape);
+        var inputs = new List<string> { Input, Module + ".weight" };
+        if (HasBias)
+        {
+            writer.AddInitializer(Module + ".bias", writer.Floats(Module + ".bias", Name, outFeatures), [outFeatures]);
+            inputs.Add(Module + ".bias");
+        }
+        writer.Node("Gemm", Name, inputs, Output).Attribute.Add(Export.GraphWriter.Int("transB", 1));
+    }
+
+    internal override void Couple(CouplingContext context)
+    {
+        var input = context.Read(this, Input);
+        int output = context.NewGroup();
+        context[input.Group].Consumers.Add((Module, true));
+        context[output].Producers.Add(Module);
+        context.Write(Output, output);
+    }
+}

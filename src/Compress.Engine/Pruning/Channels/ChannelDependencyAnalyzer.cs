@@ -52,104 +52,24 @@ public static class ChannelDependencyAnalyzer
         ArgumentNullException.ThrowIfNull(shapes);
         var ignored = CheckIgnored(graph, ignoredLayers);
 
-        var raw = new List<RawGroup> { new() { IsInput = true } };
-        var parent = new List<int> { 0 };
-        var values = new Dictionary<string, (int Group, bool Flattened)>(StringComparer.Ordinal)
-        {
-            [graph.Input] = (0, false),
-        };
-
-        int NewGroup()
-        {
-            raw.Add(new RawGroup());
-            parent.Add(parent.Count);
-            return raw.Count - 1;
-        }
-
-        int Find(int g)
-        {
-            while (parent[g] != g) g = parent[g] = parent[parent[g]];
-            return g;
-        }
-
-        (int Group, bool Flattened) Read(GraphNode node, string value) =>
-            values.TryGetValue(value, out var v)
-                ? v
-                : throw Unsupported($"graph node '{node.Name}' reads '{value}', which no earlier node writes");
-
-        foreach (var node in graph.Nodes)
-        {
-            switch (node)
-            {
-                case ConvNode conv:
-                {
-                    var input = Read(node, conv.Input);
-                    if (input.Flattened) throw Unsupported($"convolution '{conv.Name}' reads a flattened value");
-                    int output = NewGroup();
-                    raw[input.Group].Consumers.Add((conv.Module, false));
-                    raw[output].Producers.Add(conv.Module);
-                    if (conv.Groups != 1)
-                    {
-                        raw[input.Group].Reasons.Add(GroupedConvolutionReason);
-                        raw[output].Reasons.Add(GroupedConvolutionReason);
-                    }
-                    values[conv.Output] = (output, false);
-                    break;
-                }
-                case LinearNode linear:
-                {
-                    var input = Read(node, linear.Input);
-                    int output = NewGroup();
-                    raw[input.Group].Consumers.Add((linear.Module, true));
-                    raw[output].Producers.Add(linear.Module);
-                    values[linear.Output] = (output, false);
-                    break;
-                }
-                case BatchNormNode bn:
-                {
-                    var input = Read(node, bn.Input);
-                    if (input.Flattened) throw Unsupported($"BatchNorm '{bn.Name}' reads a flattened value");
-                    raw[input.Group].BatchNorms.Add(bn.Module);
-                    values[bn.Output] = input;
-                    break;
-                }
-                case ReluNode or MaxPoolNode or GlobalAveragePoolNode:
-                    values[node.Output] = Read(node, node.Inputs[0]);
-                    break;
-                case FlattenNode flatten:
-                    values[flatten.Output] = (Read(node, flatten.Input).Group, true);
-                    break;
-                case AddNode add:
-                {
-                    var left = Read(node, add.Left);
-                    var right = Read(node, add.Right);
-                    if (left.Flattened != right.Flattened)
-                        throw Unsupported($"addition '{add.Name}' adds a flattened value to a feature map");
-                    int a = Find(left.Group), b = Find(right.Group);
-                    if (a != b) parent[Math.Max(a, b)] = Math.Min(a, b);
-                    values[add.Output] = (Math.Min(a, b), left.Flattened);
-                    break;
-                }
-                default:
-                    throw Unsupported($"graph node '{node.Name}' is a {node.GetType().Name}, which channel pruning does not support " +
-                                      "(supported: Conv, BatchNorm, Relu, MaxPool, GlobalAveragePool, Flatten, Add, Linear)");
-            }
-        }
-        if (!values.TryGetValue(graph.Output, out var logits))
+        var context = new CouplingContext(graph.Input);
+        foreach (var node in graph.Nodes) node.Couple(context);
+        if (context.TryRead(graph.Output) is not { } logits)
             throw Unsupported($"no node writes the graph output '{graph.Output}'");
-        raw[logits.Group].Reasons.Add(LogitsReason);
+        context[logits.Group].Reasons.Add(LogitsReason);
 
         // Merge by root, keeping graph order (raw ids grow in graph order; a root is its set's smallest id).
-        var merged = new SortedDictionary<int, RawGroup>();
-        for (int g = 0; g < raw.Count; g++)
+        var merged = new SortedDictionary<int, RawChannelGroup>();
+        for (int g = 0; g < context.Groups.Count; g++)
         {
-            int root = Find(g);
-            if (!merged.TryGetValue(root, out var into)) merged[root] = into = new RawGroup();
-            into.IsInput |= raw[g].IsInput;
-            into.Producers.AddRange(raw[g].Producers);
-            into.BatchNorms.AddRange(raw[g].BatchNorms);
-            into.Consumers.AddRange(raw[g].Consumers);
-            into.Reasons.AddRange(raw[g].Reasons);
+            int root = context.Find(g);
+            if (!merged.TryGetValue(root, out var into)) merged[root] = into = new RawChannelGroup();
+            var raw = context[g];
+            into.IsInput |= raw.IsInput;
+            into.Producers.AddRange(raw.Producers);
+            into.BatchNorms.AddRange(raw.BatchNorms);
+            into.Consumers.AddRange(raw.Consumers);
+            into.Reasons.AddRange(raw.Reasons);
         }
 
         var result = new List<ChannelGroup>();
@@ -161,7 +81,7 @@ public static class ChannelDependencyAnalyzer
         return result;
     }
 
-    private static ChannelGroup Build(int id, RawGroup group, IReadOnlyDictionary<string, long[]> shapes, HashSet<string> ignored)
+    private static ChannelGroup Build(int id, RawChannelGroup group, IReadOnlyDictionary<string, long[]> shapes, HashSet<string> ignored)
     {
         var reasons = new List<string>();
         if (group.IsInput) reasons.Add(NetworkInputReason);
@@ -231,8 +151,7 @@ public static class ChannelDependencyAnalyzer
 
     /// <summary>The module names of the graph's convolutions, BatchNorms and linear layers, in graph order.</summary>
     internal static List<string> LayerNames(ModelGraph graph) => graph.Nodes
-        .Select(n => n switch { ConvNode c => c.Module, BatchNormNode b => b.Module, LinearNode l => l.Module, _ => null })
-        .OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        .Select(n => n.StatePrefix).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>CMP0702 naming <paramref name="name"/> and the closest known layer.</summary>
     internal static CompressException UnknownLayer(string name, IReadOnlyList<string> known, string what)
@@ -244,7 +163,7 @@ public static class ChannelDependencyAnalyzer
                   string.Join(", ", known.Take(4).Select(k => "'" + k + "'")) + ".");
     }
 
-    private static string Anchor(RawGroup group) => group.Producers.FirstOrDefault() ?? "the network input";
+    private static string Anchor(RawChannelGroup group) => group.Producers.FirstOrDefault() ?? "the network input";
 
     private static long[] Shape(IReadOnlyDictionary<string, long[]> shapes, string key)
     {
@@ -257,16 +176,5 @@ public static class ChannelDependencyAnalyzer
         Unsupported($"'{key}' has shape {ShapeText.Format(shape)}, which does not fit the {channels.ToString(CultureInfo.InvariantCulture)} " +
                     $"channels of '{anchor}''s group");
 
-    private static CompressException Unsupported(string what) =>
-        new(DiagnosticCode.UnsupportedChannelGraph, $"Channel dependency analysis failed: {what}.",
-            hint: "Channel pruning supports the built-in architectures; extend ChannelDependencyAnalyzer for new graph nodes.");
-
-    private sealed class RawGroup
-    {
-        public bool IsInput { get; set; }
-        public List<string> Producers { get; } = [];
-        public List<string> BatchNorms { get; } = [];
-        public List<(string Module, bool IsLinear)> Consumers { get; } = [];
-        public List<string> Reasons { get; } = [];
-    }
+    private static CompressException Unsupported(string what) => CouplingContext.Unsupported(what);
 }

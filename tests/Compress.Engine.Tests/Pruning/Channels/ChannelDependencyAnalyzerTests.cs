@@ -1,6 +1,5 @@
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
-using Compress.Engine.Models.Graph;
 using Compress.Engine.Pruning.Channels;
 using Compress.Engine.Tests.Models;
 
@@ -8,9 +7,6 @@ namespace Compress.Engine.Tests.Pruning.Channels;
 
 public class ChannelDependencyAnalyzerTests
 {
-    /// <summary>A node kind the analysis does not know.</summary>
-    private sealed record SoftmaxNode(string Name, string Input, string Output) : GraphNode(Name, [Input], Output);
-
     private static IReadOnlyList<ChannelGroup> Analyze(string architecture, double width, params string[] ignored)
     {
         using var model = ModelFixtures.Create(new ModelOptions { Architecture = architecture, WidthMultiplier = width });

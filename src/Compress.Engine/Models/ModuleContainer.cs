@@ -1,0 +1,17 @@
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Models;
+
+/// <summary>
+/// A module that only holds children, so that a graph's dotted state-dict prefixes (<c>layer1.0.conv1</c>) become
+/// the same module tree PyTorch has, and parameters keep PyTorch's names and order.
+/// </summary>
+internal sealed class ModuleContainer(string name) : nn.Module(name)
+{
+    /// <summary>Registers <paramref name="child"/> under <paramref name="childName"/>.</summary>
+    public void Add(string childName, nn.Module child) => register_module(childName, child);
+
+    /// <summary>The child called <paramref name="childName"/>, or null.</summary>
+    public nn.Module? Child(string childName) =>
+        named_children().FirstOrDefault(c => c.name == childName).module;
+}
