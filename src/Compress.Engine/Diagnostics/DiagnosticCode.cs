@@ -37,6 +37,20 @@ public static class DiagnosticCode
     public const string NonFiniteWeights = "CMP0107";
     /// <summary>A tensor has an unsupported element type.</summary>
     public const string UnsupportedDType = "CMP0108";
+    // 0110-0119: ONNX import (an .onnx file as the model).
+    /// <summary>ONNX import: an op (or an attribute or input of it) the importer does not support; names the op, the
+    /// node and its inputs, lists the model's op histogram and the supported ops.</summary>
+    public const string UnsupportedOnnxOp = "CMP0110";
+    /// <summary>ONNX import: the model uses control flow (If, Loop, Scan), which a CNN classifier import cannot train.</summary>
+    public const string OnnxControlFlow = "CMP0111";
+    /// <summary>ONNX import: a weight or the input is not float32.</summary>
+    public const string OnnxNonFloatWeights = "CMP0112";
+    /// <summary>ONNX import: the model keeps tensors in external data files.</summary>
+    public const string OnnxExternalData = "CMP0113";
+    /// <summary>ONNX import: the imported graph's logits in TorchSharp differ from ONNX Runtime's on the original file.</summary>
+    public const string OnnxImportMismatch = "CMP0114";
+    /// <summary>ONNX import: the model's opset is outside 11 to 21.</summary>
+    public const string UnsupportedOnnxOpset = "CMP0115";
 
     /// <summary>Dataset folder or files missing.</summary>
     public const string DatasetNotFound = "CMP0201";

@@ -12,9 +12,38 @@ namespace Compress.Engine.Export;
 /// Builds the ONNX nodes and initializers of <see cref="OnnxExporter"/> one graph node at a time, reading weights from
 /// a state dict (tensors are copied to the CPU; the model's own tensors are not changed).
 /// </summary>
-internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<string, Tensor> state)
+internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<string, Tensor> state, int opset,
+    IReadOnlyDictionary<string, long[]> valueShapes)
 {
+    private readonly HashSet<string> _initializers = new(StringComparer.Ordinal);
+
     public GraphProto Graph { get; } = new();
+
+    /// <summary>The opset written (lowerings differ where ONNX changed an op).</summary>
+    public int Opset { get; } = opset;
+
+    /// <summary>The per-image shape of graph value <paramref name="name"/>.</summary>
+    public long[] ValueShape(string name) => valueShapes.TryGetValue(name, out var shape)
+        ? shape
+        : throw new InvalidOperationException($"No shape for value '{name}'.");
+
+    /// <summary>A float32 scalar initializer called <paramref name="name"/>; returns the name.</summary>
+    public string Scalar(string name, float value)
+    {
+        AddInitializer(name, [value], []);
+        return name;
+    }
+
+    /// <summary>An int64 initializer (a shape, axes, pads) called <paramref name="name"/>; returns the name.</summary>
+    public string Int64s(string name, long[] values)
+    {
+        if (!_initializers.Add(name)) return name;
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.AddRange(values);
+        Graph.Initializer.Add(tensor);
+        return name;
+    }
 
     private readonly Dictionary<ConvNode, BatchNormNode> _folded = [];
     private readonly HashSet<BatchNormNode> _foldedBatchNorms = [];
@@ -65,6 +94,7 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
 
     public void AddInitializer(string name, float[] values, long[] dims)
     {
+        if (!_initializers.Add(name)) return; // one tensor read by several nodes is written once
         var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         tensor.Dims.AddRange(dims);
         byte[] bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();

@@ -13,7 +13,8 @@ public sealed record OnnxExportOptions
     /// <summary>Key-value pairs written to the model's <c>metadata_props</c> (sorted by key); default none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>ONNX opset of the default domain; default 17, the only one supported (the ops used are the same from 13
-    /// on, but the exporter is tested at 17).</summary>
-    public int Opset { get; init; } = 17;
+    /// <summary>ONNX opset of the default domain, 11 to 21; default null: the opset of the file an imported model came
+    /// from, else 17. Ops whose ONNX form changed between opsets (HardSwish, LayerNormalization, Gelu, ReduceMean) are
+    /// written in the form the opset has.</summary>
+    public int? Opset { get; init; }
 }

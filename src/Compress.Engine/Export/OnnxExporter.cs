@@ -33,8 +33,14 @@ public static class OnnxExporter
     /// <summary>The ONNX IR version written (8: ONNX 1.10+, accepted by ONNX Runtime 1.31).</summary>
     public const long IrVersion = 8;
 
-    /// <summary>The only opset this exporter writes.</summary>
-    public const int SupportedOpset = 17;
+    /// <summary>The opset written when neither the options nor an imported model's file name one.</summary>
+    public const int DefaultOpset = 17;
+
+    /// <summary>Lowest opset written.</summary>
+    public const int MinOpset = 11;
+
+    /// <summary>Highest opset written.</summary>
+    public const int MaxOpset = 21;
 
     /// <summary>The graph input's name.</summary>
     public const string InputName = "input";
@@ -74,14 +80,33 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(options);
         string architecture = model.Options.Architecture;
-        if (options.Opset != SupportedOpset)
+        int opset = options.Opset ?? model.Origin?.Opset ?? DefaultOpset;
+        if (opset is < MinOpset or > MaxOpset)
             throw new CompressException(DiagnosticCode.UnsupportedExportNode,
-                $"Opset {options.Opset.ToString(CultureInfo.InvariantCulture)} is not supported for {architecture}; the exporter writes opset {SupportedOpset.ToString(CultureInfo.InvariantCulture)}.",
-                hint: "Use opset 17.");
+                $"Opset {opset.ToString(CultureInfo.InvariantCulture)} is not supported for {architecture}; the exporter writes opsets {MinOpset} to {MaxOpset}.",
+                hint: "Use opset 17 (or the opset your ONNX Runtime version supports, 11 or later).");
 
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (key, value) in model.OrderedStateDict()) state[key] = value;
-        var writer = new GraphWriter(architecture, state);
+        var valueShapes = new Dictionary<string, long[]>(StringComparer.Ordinal)
+        {
+            [graph.Input] = [model.InputShape.Channels, model.InputShape.Height, model.InputShape.Width],
+        };
+        var stateShapes = state.ToDictionary(p => p.Key, p => p.Value.shape, StringComparer.Ordinal);
+        var shapeContext = new ShapeContext(stateShapes, valueShapes);
+        foreach (var node in graph.Nodes)
+        {
+            try
+            {
+                valueShapes[node.Output] = node.Infer(shapeContext).Output;
+            }
+            catch (CompressException e) when (e.Code != DiagnosticCode.UnsupportedExportNode)
+            {
+                throw new CompressException(DiagnosticCode.UnsupportedExportNode,
+                    $"{architecture}: cannot export graph node '{node.Name}': {e.Message}", hint: e.Hint);
+            }
+        }
+        var writer = new GraphWriter(architecture, state, opset, valueShapes);
 
         // How often each value is read: a BatchNorm folds into its convolution only if nothing else reads the conv.
         var readers = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -104,30 +129,42 @@ public static class OnnxExporter
 
         var shape = model.InputShape;
         var onnxGraph = writer.Graph;
-        onnxGraph.Name = architecture;
-        onnxGraph.Input.Add(TensorValue(InputName, shape.Channels, shape.Height, shape.Width));
-        onnxGraph.Output.Add(TensorValue(OutputName, model.Options.Classes));
-        RenameValue(onnxGraph, graph.Input, InputName);
-        RenameValue(onnxGraph, graph.Output, OutputName);
+        string inputName = model.Origin?.InputName ?? InputName, outputName = model.Origin?.OutputName ?? OutputName;
+        string batch = model.Origin?.BatchDimension ?? BatchDimension;
+        onnxGraph.Name = model.Origin is null ? architecture : Path.GetFileNameWithoutExtension(model.Origin.Path);
+        onnxGraph.Input.Add(TensorValue(inputName, batch, model.FixedBatch, shape.Channels, shape.Height, shape.Width));
+        onnxGraph.Output.Add(TensorValue(outputName, batch, model.FixedBatch, model.Options.Classes));
+        RenameValue(onnxGraph, graph.Input, inputName);
+        RenameValue(onnxGraph, graph.Output, outputName);
 
         var proto = new ModelProto
         {
-            IrVersion = IrVersion,
+            IrVersion = IrVersionFor(opset),
             ProducerName = "compress",
             ProducerVersion = ProducerVersion,
             Graph = onnxGraph,
         };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         foreach (var (key, value) in options.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return proto;
     }
 
-    /// <summary>A float32 tensor value <c>[batch, dims...]</c>.</summary>
-    private static ValueInfoProto TensorValue(string name, params int[] dims)
+    /// <summary>The IR version for <paramref name="opset"/>: the lowest that carries it (8 up to opset 18).</summary>
+    internal static long IrVersionFor(int opset) => opset switch
+    {
+        <= 18 => IrVersion,
+        <= 20 => 9,
+        _ => 10,
+    };
+
+    /// <summary>A float32 tensor value <c>[batch, dims...]</c>, the batch symbolic unless fixed.</summary>
+    private static ValueInfoProto TensorValue(string name, string batch, int? fixedBatch, params int[] dims)
     {
         var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = BatchDimension });
+        shape.Dim.Add(fixedBatch is int n
+            ? new TensorShapeProto.Types.Dimension { DimValue = n }
+            : new TensorShapeProto.Types.Dimension { DimParam = batch });
         foreach (int d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
         return new ValueInfoProto
         {

@@ -58,6 +58,12 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
                 module = node.CreateModule(graph.StateShapes);
                 if (module is not null) Register(prefix, module, containers);
             }
+            foreach (var owned in node.OwnedTensors)
+            {
+                if (!graph.StateShapes.TryGetValue(owned.Key, out var shape))
+                    throw new ArgumentException($"Graph node '{node.Name}' owns '{owned.Key}', which has no state shape.", nameof(graph));
+                module = RegisterTensor(owned, shape, containers);
+            }
             steps.Add((node, module, inputs, slots[node.Output]));
         }
         if (!slots.TryGetValue(graph.Output, out _outputSlot))
@@ -77,6 +83,16 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
             }
         }
     }
+
+    /// <summary>The ONNX file the model was imported from (its names and opset, kept by the export), or null for a
+    /// built-in architecture.</summary>
+    public Onnx.OnnxOrigin? Origin { get; init; }
+
+    /// <summary>For an imported model, the initializer each state tensor was read from, by state key.</summary>
+    public IReadOnlyDictionary<string, string>? StateSources { get; init; }
+
+    /// <summary>The batch size an imported file fixes, or null (symbolic batch, or a built-in architecture).</summary>
+    public int? FixedBatch { get; init; }
 
     /// <summary>The (validated, canonical) options the model was built with.</summary>
     public ModelOptions Options { get; }
@@ -127,28 +143,56 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
         return values[_outputSlot]!.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The tensor at <paramref name="key"/> held by <paramref name="holder"/> (the module handed to a node that
+    /// owns tensors, <see cref="GraphNode.OwnedTensors"/>): looked up on each call, as moving the model to another device
+    /// replaces the tensors.</summary>
+    internal static Tensor OwnedTensor(nn.Module holder, string key)
+    {
+        string name = key[(key.LastIndexOf('.') + 1)..];
+        return (Tensor?)holder.get_parameter(name) ?? holder.get_buffer(name)
+            ?? throw new InvalidOperationException($"The model holds no tensor '{key}'.");
+    }
+
+    private nn.Module RegisterTensor(OwnedTensor owned, long[] shape, Dictionary<string, ModuleContainer> containers)
+    {
+        int dot = owned.Key.LastIndexOf('.');
+        nn.Module holder = this;
+        if (dot > 0)
+        {
+            var parent = Container(owned.Key[..dot], containers);
+            holder = parent;
+        }
+        string name = owned.Key[(dot + 1)..];
+        using var initial = zeros(shape);
+        if (holder is ModuleContainer container) container.AddTensor(name, initial, owned.Trainable);
+        else if (owned.Trainable) register_parameter(name, new TorchSharp.Modules.Parameter(initial.clone(), true));
+        else register_buffer(name, initial.clone());
+        return holder;
+    }
+
+    /// <summary>The container at dotted <paramref name="path"/>, created (with its parents) if needed.</summary>
+    private ModuleContainer Container(string path, Dictionary<string, ModuleContainer> containers)
+    {
+        if (containers.TryGetValue(path, out var found)) return found;
+        string[] parts = path.Split('.');
+        if (parts.Any(p => p.Length == 0)) throw new ArgumentException($"State key prefix '{path}' has an empty part.", nameof(path));
+        ModuleContainer? parent = parts.Length > 1 ? Container(string.Join('.', parts[..^1]), containers) : null;
+        string leaf = parts[^1];
+        if (parent is null ? named_children().Any(c => c.name == leaf) : parent.Child(leaf) is not null)
+            throw new ArgumentException($"'{path}' is a layer with state of its own and cannot also hold other modules.", nameof(path));
+        var container = new ModuleContainer(leaf);
+        if (parent is null) register_module(leaf, container);
+        else parent.Add(leaf, container);
+        containers[path] = container;
+        return container;
+    }
+
     private void Register(string prefix, nn.Module module, Dictionary<string, ModuleContainer> containers)
     {
-        string[] parts = prefix.Split('.');
-        if (parts.Any(p => p.Length == 0))
-            throw new ArgumentException($"Module prefix '{prefix}' has an empty part.", nameof(prefix));
-        string path = "";
-        ModuleContainer? parent = null;
-        for (int i = 0; i < parts.Length - 1; i++)
-        {
-            path = i == 0 ? parts[0] : path + "." + parts[i];
-            if (!containers.TryGetValue(path, out var container))
-            {
-                if ((parent is null ? named_children().Any(c => c.name == parts[i]) : parent.Child(parts[i]) is not null))
-                    throw new ArgumentException($"Module prefix '{prefix}' nests under the module '{path}', which has state of its own.", nameof(prefix));
-                container = new ModuleContainer(parts[i]);
-                if (parent is null) register_module(parts[i], container);
-                else parent.Add(parts[i], container);
-                containers[path] = container;
-            }
-            parent = container;
-        }
-        string leaf = parts[^1];
+        int dot = prefix.LastIndexOf('.');
+        ModuleContainer? parent = dot > 0 ? Container(prefix[..dot], containers) : null;
+        string leaf = prefix[(dot + 1)..];
+        if (leaf.Length == 0) throw new ArgumentException($"Module prefix '{prefix}' has an empty part.", nameof(prefix));
         if (containers.ContainsKey(prefix) || (parent is null ? named_children().Any(c => c.name == leaf) : parent.Child(leaf) is not null))
             throw new ArgumentException($"Two graph nodes use the module prefix '{prefix}'.", nameof(prefix));
         if (parent is null) register_module(leaf, module);

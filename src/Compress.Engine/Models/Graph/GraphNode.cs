@@ -38,6 +38,12 @@ public abstract record GraphNode(string Name, IReadOnlyList<string> Inputs, stri
     internal virtual nn.Module? CreateModule(IReadOnlyDictionary<string, long[]> stateShapes) => null;
 
     /// <summary>
+    /// Tensors the node holds itself, not through a module (<see cref="BinaryNode"/>'s constant operand): registered on
+    /// the module tree under their keys, and handed to <see cref="Forward"/> through the module that holds them.
+    /// </summary>
+    internal virtual IReadOnlyList<OwnedTensor> OwnedTensors => [];
+
+    /// <summary>
     /// Runs the node on a batch: <paramref name="inputs"/> in the order of <see cref="Inputs"/>; <paramref name="module"/>
     /// is what <see cref="CreateModule"/> made (null for nodes without state). Training or evaluation behaviour comes from
     /// the module's mode.

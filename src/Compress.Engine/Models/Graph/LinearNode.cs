@@ -3,10 +3,11 @@ using static TorchSharp.torch;
 
 namespace Compress.Engine.Models.Graph;
 
-/// <summary>A fully connected layer <c>x W^T + b</c>; sizes come from <c>Module.weight</c> <c>[out, in]</c>.
-/// MACs: in x out.</summary>
+/// <summary>A fully connected layer <c>x W^T + b</c> over the last axis; sizes come from <c>Module.weight</c>
+/// <c>[out, in]</c>. MACs: output elements x in (in x out on a flat input). Written as ONNX <c>Gemm</c> on a flat
+/// input, as <c>MatMul</c> + <c>Add</c> on a channels-last one (ConvNeXt's pointwise layers).</summary>
 /// <param name="Name">Node name (the module prefix).</param>
-/// <param name="Input">Value read (<c>[N, in]</c>).</param>
+/// <param name="Input">Value read (<c>[N, ..., in]</c>).</param>
 /// <param name="Output">Value written.</param>
 /// <param name="Module">State-dict prefix, e.g. <c>fc</c>.</param>
 /// <param name="HasBias">Whether <c>Module.bias</c> exists.</param>
@@ -30,11 +31,12 @@ public sealed record LinearNode(string Name, string Input, string Output, string
         var x = context.Input(this, 0);
         string key = Module + ".weight";
         var w = context.State(this, key);
-        if (w.Length != 2 || x.Length != 1 || w[1] != x[0])
-            throw ShapeContext.Mismatch(key, w, $"a linear layer's [out, in] weight must match its flat input '{Input}' {ShapeContext.Text(x)}");
+        if (w.Length != 2 || x.Length < 1 || w[1] != x[^1])
+            throw ShapeContext.Mismatch(key, w, $"a linear layer's [out, in] weight must match the last axis of its input '{Input}' {ShapeContext.Text(x)} ({(x.Length == 0 ? 0 : x[^1])} features)");
         long parameters = ShapeContext.Product(w);
         if (HasBias) parameters += context.Vector(this, Module + ".bias", w[0]);
-        return new NodeCost([w[0]], w[0] * w[1], parameters, 0);
+        long[] output = [.. x[..^1], w[0]];
+        return new NodeCost(output, ShapeContext.Product(output) * w[1], parameters, 0);
     }
 
     internal override void Lower(Export.GraphWriter writer)
@@ -44,6 +46,22 @@ public sealed record LinearNode(string Name, string Input, string Output, string
             throw writer.Unsupported(this, $"weight '{Module}.weight' has shape {ShapeContext.Text(weightShape)}, not [out, in]");
         int outFeatures = checked((int)weightShape[0]);
         writer.AddInitializer(Module + ".weight", writer.Floats(Module + ".weight", Name), weightShape);
+        if (writer.ValueShape(Input).Length > 1)
+        {
+            // Channels-last: MatMul with the transposed weight (ONNX Runtime folds the Transpose at load), then the bias.
+            string p = Name + "/";
+            writer.Node("Transpose", p + "weight_t", [Module + ".weight"], p + "weight_t")
+                .Attribute.Add(Export.GraphWriter.Ints("perm", 1, 0));
+            if (!HasBias)
+            {
+                writer.Node("MatMul", Name, [Input, p + "weight_t"], Output);
+                return;
+            }
+            writer.AddInitializer(Module + ".bias", writer.Floats(Module + ".bias", Name, outFeatures), [outFeatures]);
+            writer.Node("MatMul", p + "matmul", [Input, p + "weight_t"], p + "matmul");
+            writer.Node("Add", Name, [p + "matmul", Module + ".bias"], Output);
+            return;
+        }
         var inputs = new List<string> { Input, Module + ".weight" };
         if (HasBias)
         {
