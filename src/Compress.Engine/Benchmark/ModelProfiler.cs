@@ -9,14 +9,14 @@ namespace Compress.Engine.Benchmark;
 /// through its <see cref="ModelGraph"/>. Every size is read from the state-dict tensor shapes, never from
 /// <see cref="ModelOptions"/>, so a model whose channels were physically removed is counted right with no other
 /// information.
-/// <para>MAC rules are torchprofile's, the profiler of the MIT EfficientML.ai labs (606,164,480 MACs for the lab VGG):
-/// convolution = output elements x (in channels / groups) x kH x kW; linear = in x out; BatchNorm = one per output
-/// element; global average pooling (the mean over H and W) = one per output element; ReLU, max pooling, Flatten and
-/// Add = 0 (torchprofile lists <c>aten::add</c> as free).</para>
-/// <para>Difference from <see cref="Export.OnnxProfile"/>: that counts ONNX <c>GlobalAveragePool</c> as 0, so on a
-/// model exported without BatchNorm folding its total is lower by exactly the pooled channel count (512 for the lab
-/// VGG); every other node agrees. Its parameter count includes the BatchNorm running statistics (they are ONNX
-/// initializers), which is <see cref="ModelProfile.StateBytes"/> / 4 here.</para>
+/// <para>The one MAC convention of the engine (<c>profile</c>, <c>export</c>, <c>bench</c> and the build report all use
+/// it, through each node kind's <see cref="GraphNode"/> rule; an ONNX file is imported first): torchprofile's, the
+/// profiler of the MIT EfficientML.ai labs (606,164,480 MACs for the lab VGG). Convolution = output elements x
+/// (in channels / groups) x kH x kW; linear = output elements x in features (in x out on a flat input); BatchNorm and
+/// LayerNorm = one per output element; global average pooling, average pooling and means = one per output element;
+/// element-wise multiplication = one per output element; ReLU and other activations, max pooling, addition,
+/// subtraction, division, concatenation, padding and reshapes = 0. Parameters are the trainable tensors; state bytes
+/// add the BatchNorm running statistics.</para>
 /// </summary>
 public static class ModelProfiler
 {

@@ -105,7 +105,7 @@ public sealed class OrtClassifier : IDisposable
             var (inputName, outputName, shape, classes, fixedBatch) = Validate(full, session);
             return new OrtClassifier(session, full, settings, device, inputName, outputName, shape, classes,
                 fixedBatch, bytes.LongLength, OnnxGraphStats.CountParameters(model.Graph),
-                OnnxGraphStats.CountMacs(model.Graph));
+                OnnxGraphStats.CountMacs(model));
         }
         catch
         {

@@ -28,7 +28,7 @@ public static class OnnxCompactor
         var result = model.Clone();
         var trackers = new SortedDictionary<int, LayerTracker>();
         // One pass normally reaches the fixed point; further passes only make "compact twice = compact once" certain.
-        for (var pass = 0; pass < MaxPasses && CompactOnce(result.Graph, trackers); pass++)
+        for (var pass = 0; pass < MaxPasses && CompactOnce(result, trackers); pass++)
         {
         }
         var after = OnnxProfile.Measure(result);
@@ -87,8 +87,9 @@ public static class OnnxCompactor
         }
     }
 
-    private static bool CompactOnce(GraphProto graph, SortedDictionary<int, LayerTracker> trackers)
+    private static bool CompactOnce(ModelProto model, SortedDictionary<int, LayerTracker> trackers)
     {
+        var graph = model.Graph;
         var state = new PassState(graph);
         var producers = new Dictionary<string, int>(StringComparer.Ordinal);
         var consumers = new Dictionary<string, List<(int Node, int Input)>>(StringComparer.Ordinal);
@@ -111,7 +112,9 @@ public static class OnnxCompactor
         }
         var boundary = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
         boundary.UnionWith(graph.Input.Select(o => o.Name));
-        var shapes = OnnxStaticShapes.Infer(graph);
+        // Per-image shapes by the graph's shape rules; a graph the importer cannot read has none, and nothing whose
+        // shape is needed is compacted.
+        var shapes = Models.Onnx.OnnxImporter.ValueShapes(model);
 
         // 1. Forward: channel structure and dead channels of every value the supported operators produce.
         var info = new Dictionary<string, ChannelInfo>(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using Compress.Engine.Diagnostics;
 using Compress.Engine.Models.Graph;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -117,6 +118,61 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
         var result = new List<(string, Tensor)>();
         Collect(this, "", result);
         return result;
+    }
+
+    /// <summary>
+    /// A new model with the same graph whose modules take the shapes of <paramref name="stateDict"/>'s tensors where
+    /// they differ from this model's (a channel-pruned checkpoint of it), or null when every shape already agrees. The
+    /// new shapes must go through the graph's shape rules. Weights are not copied.
+    /// </summary>
+    /// <exception cref="CompressException">CMP0106 naming the checkpoint when its shapes do not fit the graph.</exception>
+    internal ClassifierModel? WithStateShapesOf(IReadOnlyDictionary<string, TensorData> stateDict, string path)
+    {
+        var shapes = new InsertionOrderedMap<long[]>();
+        bool changed = false;
+        foreach (var (key, current) in _graph.StateShapes)
+        {
+            if (stateDict.TryGetValue(key, out var data) && !data.Shape.AsSpan().SequenceEqual(current) && data.Shape.Length == current.Length)
+            {
+                shapes.Add(key, data.Shape);
+                changed = true;
+            }
+            else
+            {
+                shapes.Add(key, current);
+            }
+        }
+        if (!changed) return null;
+        var graph = _graph with { StateShapes = shapes };
+        try
+        {
+            Benchmark.ModelProfiler.Profile(graph, shapes, InputShape);
+        }
+        catch (CompressException e)
+        {
+            throw new CompressException(DiagnosticCode.ShapeMismatch,
+                $"Weights file '{path}' does not fit {Options.Architecture}: {e.Message}", path,
+                "Use a checkpoint of this model (a channel-pruned one must shrink each layer and its consumers together).", inner: e);
+        }
+        return new ClassifierModel(Options, InputShape, graph) { Origin = Origin, StateSources = StateSources, FixedBatch = FixedBatch };
+    }
+
+    /// <summary>A new model with the same graph and <paramref name="stateShapes"/> (weights not copied; the global
+    /// generator is left as it was).</summary>
+    internal ClassifierModel WithStateShapes(IReadOnlyDictionary<string, long[]> stateShapes)
+    {
+        using var saved = TorchSharp.torch.random.get_rng_state();
+        try
+        {
+            return new ClassifierModel(Options, InputShape, _graph with { StateShapes = stateShapes })
+            {
+                Origin = Origin, StateSources = StateSources, FixedBatch = FixedBatch,
+            };
+        }
+        finally
+        {
+            TorchSharp.torch.random.set_rng_state(saved);
+        }
     }
 
     /// <summary>Total number of scalar parameters (weights and biases; buffers excluded).</summary>

@@ -67,6 +67,10 @@ public static class ModelFactory
     internal static ModelOptions Canonicalize(ModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.IsOnnx)
+            throw new CompressException(DiagnosticCode.UnknownArchitecture,
+                $"'{options.Architecture}' is an ONNX file, not a built-in architecture; this step needs one of: {string.Join(", ", Architectures)}.",
+                hint: "Imported models are created by ModelLoader (the commands' --model); channel widths apply to built-in architectures.");
         string name = Canonical(options.Architecture);
         if (!double.IsFinite(options.WidthMultiplier) || options.WidthMultiplier <= 0)
             throw new CompressException(DiagnosticCode.InvalidModelOption,
@@ -105,7 +109,7 @@ public static class ModelFactory
         foreach (string known in Architectures)
             if (string.Equals(known, wanted, StringComparison.OrdinalIgnoreCase)) return known;
         throw new CompressException(DiagnosticCode.UnknownArchitecture,
-            $"Unknown model architecture '{architecture}'. Known architectures: {string.Join(", ", Architectures)}.",
-            hint: "Pick one of the listed names.");
+            $"Unknown model architecture '{architecture}'. Known architectures: {string.Join(", ", Architectures)}, or the path of an .onnx file.",
+            hint: "Pick one of the listed names, or give an ONNX classifier your app already runs (--model models/app.onnx).");
     }
 }

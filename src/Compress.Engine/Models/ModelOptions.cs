@@ -12,9 +12,14 @@ public sealed record ModelOptions
 {
     private readonly ImmutableSortedDictionary<string, int>? _channels;
 
-    /// <summary>One of <see cref="ModelFactory.Architectures"/> (case-insensitive). Default <c>resnet18-cifar</c>, the
-    /// paper's reference system.</summary>
+    /// <summary>One of <see cref="ModelFactory.Architectures"/> (case-insensitive), or the path of an <c>.onnx</c> file
+    /// to import (<see cref="Onnx.OnnxImporter"/>; then the width multiplier does not apply and the class count is the
+    /// file's). Default <c>resnet18-cifar</c>, the paper's reference system.</summary>
     public string Architecture { get; init; } = "resnet18-cifar";
+
+    /// <summary>Whether <see cref="Architecture"/> is an ONNX file rather than a built-in architecture.</summary>
+    [JsonIgnore]
+    public bool IsOnnx => Onnx.OnnxImporter.IsOnnxPath(Architecture);
 
     /// <summary>
     /// Scales every channel count (and LeNet-5's hidden widths): <c>c' = max(1, round(c * w))</c>, rounding half to

@@ -1,12 +1,14 @@
 using Compress.Engine.Data;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
+using Compress.Engine.Models.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Compress.Engine.Pipeline;
 
-/// <summary>Creates a built-in model from a seed, loads its weights and checks that a dataset fits it.</summary>
+/// <summary>Creates a model (a built-in architecture from a seed, or an imported ONNX file), loads its weights and checks
+/// that a dataset fits it.</summary>
 public static class ModelLoader
 {
     /// <summary>
@@ -19,6 +21,7 @@ public static class ModelLoader
     public static ClassifierModel Create(ModelOptions options, string? weightsPath, Device device, int seed)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.IsOnnx) return CreateImported(options.Architecture, weightsPath, device, seed);
         IReadOnlyDictionary<string, TensorData>? loaded = null;
         if (weightsPath is not null)
         {
@@ -30,6 +33,39 @@ public static class ModelLoader
         try
         {
             if (weightsPath is not null) Checkpoint.Load(model, weightsPath, loaded!);
+            model.to(device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Imports the ONNX file at <paramref name="path"/> (checked against ONNX Runtime before anything else runs) with its
+    /// own weights, or with <paramref name="weightsPath"/>'s (a safetensors or PyTorch file with the same state keys,
+    /// e.g. a fine-tuned or channel-pruned checkpoint of this model: tensors narrower than the file's give a model of
+    /// the checkpoint's widths, checked through the graph's shape rules).
+    /// </summary>
+    private static ClassifierModel CreateImported(string path, string? weightsPath, Device device, int seed)
+    {
+        manual_seed(seed);
+        var model = OnnxImporter.Load(path);
+        try
+        {
+            if (weightsPath is not null)
+            {
+                var loaded = Checkpoint.ReadStateDict(weightsPath);
+                var resized = model.WithStateShapesOf(loaded, weightsPath);
+                if (resized is not null)
+                {
+                    model.Dispose();
+                    model = resized;
+                }
+                Checkpoint.Load(model, weightsPath, loaded);
+            }
             model.to(device);
             return model;
         }

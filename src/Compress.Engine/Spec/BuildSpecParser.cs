@@ -112,26 +112,25 @@ public static class BuildSpecParser
                 Error(DiagnosticCode.InvalidSpecValue, $"'name' must be a non-empty file name (got \"{name}\").", nameNode.Location);
 
             var model = defaults.Model;
-            if (values.TryGetValue("model", out var modelNode) && modelNode.Kind != JsonTokenType.Null)
+            if (values.TryGetValue("model", out var modelNode) && modelNode.Kind == JsonTokenType.String)
+            {
+                // "model": "models/app.onnx" (an ONNX file, relative to the spec) or "model": "resnet18-cifar".
+                model = new ModelOptions { Architecture = Architecture(modelNode.Text ?? "", modelNode.Location) ?? model.Architecture };
+            }
+            else if (modelNode is not null && modelNode.Kind != JsonTokenType.Null)
             {
                 if (modelNode.Kind != JsonTokenType.StartObject)
-                    TypeError("model", "an object { \"architecture\", \"widthMultiplier\", \"classes\" }", modelNode);
+                    TypeError("model", "an .onnx path, an architecture name or an object { \"architecture\", \"widthMultiplier\", \"classes\" }", modelNode);
                 else
                 {
                     var m = Properties(modelNode, "model.", ModelKeys);
                     string? architecture = String(m, "model.architecture");
-                    if (architecture is not null && !ModelFactory.Architectures.Contains(architecture, StringComparer.OrdinalIgnoreCase))
-                    {
-                        string? close = Suggest(architecture, ModelFactory.Architectures);
-                        Error(DiagnosticCode.UnknownArchitecture, $"Unknown architecture '{architecture}'" +
-                            (close is null ? "." : $"; did you mean '{close}'?"), m["model.architecture"].Location,
-                            $"Use one of: {string.Join(", ", ModelFactory.Architectures)}.");
-                    }
+                    if (architecture is not null) architecture = Architecture(architecture, m["model.architecture"].Location);
                     double? width = Number(m, "model.widthMultiplier", 1e-9, double.MaxValue, "a number > 0", DiagnosticCode.InvalidModelOption);
                     int? classes = Integer(m, "model.classes", 2, int.MaxValue, "an integer >= 2", DiagnosticCode.InvalidModelOption);
                     model = new ModelOptions
                     {
-                        Architecture = architecture?.ToLowerInvariant() ?? model.Architecture,
+                        Architecture = architecture ?? model.Architecture,
                         WidthMultiplier = width ?? model.WidthMultiplier,
                         Classes = classes ?? model.Classes,
                     };
@@ -296,6 +295,24 @@ public static class BuildSpecParser
             if (!values.TryGetValue(key, out var node) || node.Kind == JsonTokenType.Null) return null;
             if (node.Kind == JsonTokenType.String) return node.Text;
             TypeError(key, "a string", node);
+            return null;
+        }
+
+        /// <summary>A built-in architecture's canonical name, or an ONNX file's full path (relative to the spec).</summary>
+        private string? Architecture(string text, SpecLocation location)
+        {
+            if (Models.Onnx.OnnxImporter.IsOnnxPath(text))
+            {
+                string full = FullPath(text.Trim());
+                if (!File.Exists(full))
+                    Error(DiagnosticCode.FileNotFound, $"'model': the ONNX file '{full}' does not exist.", location,
+                        "Paths in a spec are relative to the spec file's folder.");
+                return full;
+            }
+            if (ModelFactory.Architectures.Contains(text, StringComparer.OrdinalIgnoreCase)) return text.ToLowerInvariant();
+            string? close = Suggest(text, ModelFactory.Architectures);
+            Error(DiagnosticCode.UnknownArchitecture, $"Unknown architecture '{text}'" + (close is null ? "." : $"; did you mean '{close}'?"),
+                location, $"Use one of: {string.Join(", ", ModelFactory.Architectures)}, or the path of an .onnx file (relative to the spec).");
             return null;
         }
 

@@ -27,7 +27,7 @@ public class OrtClassifierTests
         Assert.Equal(initializerElements, model.Parameters);
         Assert.Equal((4 * 3 * 3 * 3) + 4 + (10 * 4) + 10, model.Parameters);
         // Conv: 4 output channels x 32x32 positions x 3x3x3; Gemm: 4 x 10.
-        Assert.Equal((4L * 32 * 32 * 27) + (4 * 10), model.Macs);
+        Assert.Equal((4L * 32 * 32 * 27) + 4 + (4 * 10), model.Macs); // conv, average pool, Gemm
         Assert.Equal(OrtDeviceKind.Cpu, model.Device);
     }
 

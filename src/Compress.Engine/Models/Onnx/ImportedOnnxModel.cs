@@ -17,4 +17,7 @@ public sealed record ImportedOnnxModel(ModelGraph Graph, InputShape Input, int C
 {
     /// <summary>The batch size the file fixes, or null when the batch is symbolic.</summary>
     public int? FixedBatch { get; init; }
+
+    /// <summary>The per-image shape (batch left out) of every ONNX value that flows from the input, by ONNX name.</summary>
+    public IReadOnlyDictionary<string, long[]> ValueShapes { get; init; } = new Dictionary<string, long[]>();
 }

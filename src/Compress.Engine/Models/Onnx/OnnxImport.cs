@@ -99,14 +99,33 @@ internal sealed partial class OnnxImport
         var (nodes, stateShapes) = Prune(inputName, output);
         foreach (var (key, shape) in stateShapes)
         {
-            if (_state.TryGetValue(key, out var values) && values.LongLength != ShapeContext.Product(shape))
+            if (!_state.TryGetValue(key, out var values)) continue;
+            if (values.LongLength != ShapeContext.Product(shape))
                 throw Invalid($"the tensor '{_sources[key]}' has {values.LongLength} values for dims {ShapeText.Format(shape)}");
+            int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+            if (bad >= 0)
+                throw new CompressException(DiagnosticCode.NonFiniteWeights,
+                    $"ONNX model '{_path}': the tensor '{_sources[key]}' has {values[bad].ToString(CultureInfo.InvariantCulture)} at element {bad.ToString(CultureInfo.InvariantCulture)}.",
+                    _path, "Export the model from a run that did not diverge (every weight must be a finite number).");
         }
         var graphModel = new ModelGraph(inputName, output, nodes) { StateShapes = stateShapes };
         var state = stateShapes.Keys.Where(_state.ContainsKey).ToDictionary(k => k, k => _state[k], StringComparer.Ordinal);
         var sources = stateShapes.Keys.Where(_sources.ContainsKey).ToDictionary(k => k, k => _sources[k], StringComparer.Ordinal);
         return new ImportedOnnxModel(graphModel, input, checked((int)logits[0]), state, sources,
-            origin, _histogram) { FixedBatch = _fixedBatch == Batch ? null : (int)_fixedBatch };
+            origin, _histogram)
+        {
+            FixedBatch = _fixedBatch == Batch ? null : (int)_fixedBatch,
+            ValueShapes = ValueShapes(graph),
+        };
+    }
+
+    /// <summary>Shapes of every ONNX value read or written by a node that the import tracked (aliases included).</summary>
+    private Dictionary<string, long[]> ValueShapes(GraphProto graph)
+    {
+        var result = new Dictionary<string, long[]>(_shapes, StringComparer.Ordinal);
+        foreach (string name in graph.Node.SelectMany(n => n.Input.Concat(n.Output)).Where(n => n.Length > 0))
+            if (!result.ContainsKey(name) && ShapeOf(name) is { } shape) result[name] = shape;
+        return result;
     }
 
     /// <summary>Drops nodes nothing reads on the way to <paramref name="output"/> (and their state).</summary>

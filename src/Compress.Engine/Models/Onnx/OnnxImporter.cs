@@ -102,6 +102,22 @@ public static class OnnxImporter
     }
 
     /// <summary>
+    /// The per-image shape (batch left out) of every value of <paramref name="model"/> the importer can derive, by ONNX
+    /// value name; empty when the model cannot be imported.
+    /// </summary>
+    internal static Dictionary<string, long[]> ValueShapes(ModelProto model)
+    {
+        try
+        {
+            return Read(model, model.Graph?.Name ?? "ONNX model").ValueShapes.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        }
+        catch (CompressException)
+        {
+            return new Dictionary<string, long[]>(StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>
     /// Imports <paramref name="path"/> as a model on the CPU with the file's weights, and checks it: its logits in
     /// TorchSharp must match ONNX Runtime's on the original file (<see cref="Verify"/>).
     /// </summary>

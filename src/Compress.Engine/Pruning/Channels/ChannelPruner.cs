@@ -232,18 +232,10 @@ public static class ChannelPruner
         var device = first.device;
         var dtype = first.dtype;
 
-        var widths = new Dictionary<string, int>(ChannelWidths.Resolve(model.Options), StringComparer.Ordinal);
-        var defaults = ChannelWidths.Defaults(model.Options);
         var outIndex = new Dictionary<string, long[]>(StringComparer.Ordinal);
         var inIndex = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var entry in plan.Where(e => e.Group.IsPrunable))
         {
-            foreach (string producer in entry.Group.Producers)
-            {
-                if (!widths.ContainsKey(producer))
-                    throw new InvalidOperationException($"{model.Options.Architecture} cannot set the width of '{producer}'.");
-                widths[producer] = entry.ChannelsAfter;
-            }
             if (entry.KeptIndices.SequenceEqual(Enumerable.Range(0, entry.ChannelsBefore))) continue; // unchanged
             long[] rows = entry.KeptIndices.Select(i => (long)i).ToArray();
             foreach (string module in entry.Group.Producers.Concat(entry.Group.BatchNorms)) outIndex[module] = rows;
@@ -253,12 +245,43 @@ public static class ChannelPruner
                 inIndex[consumer.Module] = entry.KeptIndices.SelectMany(c => Enumerable.Range(0, f).Select(j => (long)c * f + j)).ToArray();
             }
         }
-        var options = model.Options with
-        {
-            Channels = widths.Where(w => w.Value != defaults[w.Key]).ToDictionary(w => w.Key, w => w.Value, StringComparer.Ordinal),
-        };
 
-        var pruned = CreateKeepingGenerator(options);
+        ClassifierModel pruned;
+        if (model.Origin is not null)
+        {
+            // An imported model has no options that describe widths: the same graph with the sliced shapes is the
+            // pruned model (its modules are created from the state shapes).
+            var shapes = new Models.InsertionOrderedMap<long[]>();
+            foreach (var (key, current) in model.DescribeGraph().StateShapes)
+            {
+                int dot = key.LastIndexOf('.');
+                string module = dot < 0 ? key : key[..dot], name = key[(dot + 1)..];
+                long[] shape = (long[])current.Clone();
+                if (outIndex.TryGetValue(module, out var rows) && name is "weight" or "bias" or "running_mean" or "running_var") shape[0] = rows.Length;
+                if (inIndex.TryGetValue(module, out var columns) && name == "weight") shape[1] = columns.Length;
+                shapes.Add(key, shape);
+            }
+            pruned = model.WithStateShapes(shapes);
+        }
+        else
+        {
+            var widths = new Dictionary<string, int>(ChannelWidths.Resolve(model.Options), StringComparer.Ordinal);
+            var defaults = ChannelWidths.Defaults(model.Options);
+            foreach (var entry in plan.Where(e => e.Group.IsPrunable))
+            {
+                foreach (string producer in entry.Group.Producers)
+                {
+                    if (!widths.ContainsKey(producer))
+                        throw new InvalidOperationException($"{model.Options.Architecture} cannot set the width of '{producer}'.");
+                    widths[producer] = entry.ChannelsAfter;
+                }
+            }
+            var options = model.Options with
+            {
+                Channels = widths.Where(w => w.Value != defaults[w.Key]).ToDictionary(w => w.Key, w => w.Value, StringComparer.Ordinal),
+            };
+            pruned = CreateKeepingGenerator(options);
+        }
         try
         {
             if (dtype != ScalarType.Float32) pruned.to(dtype);
