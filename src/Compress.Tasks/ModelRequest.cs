@@ -9,6 +9,8 @@ internal sealed class ModelRequest
     public string InputPath { get; set; } = string.Empty;
     /// <summary>True when the item is a spec (.json) that is passed through unchanged.</summary>
     public bool IsSpec { get; set; }
+    /// <summary>True when the item is an ONNX model (the spec names it as the model; its weights come with it).</summary>
+    public bool IsOnnx { get; set; }
     /// <summary>Output name (outputs are &lt;Name&gt;.onnx and &lt;Name&gt;.report.json).</summary>
     public string Name { get; set; } = string.Empty;
     /// <summary>Architecture name as the engine knows it; the engine validates the name itself.</summary>

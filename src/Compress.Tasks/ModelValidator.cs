@@ -76,11 +76,12 @@ internal sealed class ModelValidator
         var fullPath = item.GetMetadata("FullPath");
         var extension = Path.GetExtension(fullPath).ToLowerInvariant();
         var isSpec = extension == ".json";
+        var isOnnx = extension == ".onnx";
         var isWeights = Array.IndexOf(WeightsExtensions, extension) >= 0;
-        if (!isSpec && !isWeights)
+        if (!isSpec && !isWeights && !isOnnx)
         {
             Error(TaskDiagnosticCode.UnsupportedModelFile,
-                $"{where} is not a weights file (.safetensors, .pt, .pth) or a spec (.json). Point the item at one of those.");
+                $"{where} is not an ONNX model (.onnx), a weights file (.safetensors, .pt, .pth) or a spec (.json). Point the item at one of those.");
         }
         else if (!File.Exists(fullPath))
         {
@@ -99,15 +100,27 @@ internal sealed class ModelValidator
             WarnIgnoredOnSpec(item, where);
         }
 
-        var request = new ModelRequest { ItemSpec = item.ItemSpec, InputPath = fullPath, IsSpec = isSpec, Name = name };
+        var request = new ModelRequest { ItemSpec = item.ItemSpec, InputPath = fullPath, IsSpec = isSpec, IsOnnx = isOnnx, Name = name };
         request.Architecture = Text(item, "Architecture");
+        if (isOnnx)
+        {
+            foreach (var ignored in new[] { "Architecture", "WidthMultiplier", "Classes" })
+            {
+                if (_reportWarnings && Text(item, ignored) is not null)
+                {
+                    _log.LogWarning(null, TaskDiagnosticCode.UnknownMetadata, null, _projectFile, 0, 0, 0, 0,
+                        $"{where}: {ignored} metadata is ignored for an ONNX model (the architecture, widths and classes come from the file).");
+                }
+            }
+            request.Architecture = null;
+        }
         if (isWeights && request.Architecture is null)
         {
             Error(TaskDiagnosticCode.InvalidMetadataValue,
                 $"{where}: Architecture metadata is required for a weights file. Set it to a name `compress models` lists, e.g. Architecture=\"resnet18-cifar\".");
         }
-        request.WidthMultiplier = ParseDouble(Text(item, "WidthMultiplier"), $"{where}: WidthMultiplier", 0, double.MaxValue, "a number > 0", exclusiveMin: true);
-        request.Classes = ParseInt(Text(item, "Classes"), $"{where}: Classes", 2);
+        request.WidthMultiplier = isOnnx ? null : ParseDouble(Text(item, "WidthMultiplier"), $"{where}: WidthMultiplier", 0, double.MaxValue, "a number > 0", exclusiveMin: true);
+        request.Classes = isOnnx ? null : ParseInt(Text(item, "Classes"), $"{where}: Classes", 2);
         request.Data = ParseData(item, where);
         ParseRate(Text(item, "PruneRate"), where, request);
         request.FineTuneEpochs = ParseInt(Text(item, "FineTuneEpochs"), $"{where}: FineTuneEpochs", 0);

@@ -27,19 +27,27 @@ internal static class SpecJson
         }
 
         Key("name", Quote(model.Name));
-        var modelObject = new StringBuilder("{ ");
-        modelObject.Append("\"architecture\": ").Append(Quote(model.Architecture ?? string.Empty));
-        if (model.WidthMultiplier is { } width)
+        if (model.IsOnnx)
         {
-            modelObject.Append(", \"widthMultiplier\": ").Append(Number(width));
+            // An ONNX model is the model and brings its weights.
+            Key("model", Quote(model.InputPath));
         }
-        if (model.Classes is { } classes)
+        else
         {
-            modelObject.Append(", \"classes\": ").Append(classes.ToString(CultureInfo.InvariantCulture));
+            var modelObject = new StringBuilder("{ ");
+            modelObject.Append("\"architecture\": ").Append(Quote(model.Architecture ?? string.Empty));
+            if (model.WidthMultiplier is { } width)
+            {
+                modelObject.Append(", \"widthMultiplier\": ").Append(Number(width));
+            }
+            if (model.Classes is { } classes)
+            {
+                modelObject.Append(", \"classes\": ").Append(classes.ToString(CultureInfo.InvariantCulture));
+            }
+            modelObject.Append(" }");
+            Key("model", modelObject.ToString());
+            Key("weights", Quote(model.InputPath));
         }
-        modelObject.Append(" }");
-        Key("model", modelObject.ToString());
-        Key("weights", Quote(model.InputPath));
         if (model.Data is { } data)
         {
             Key("data", Quote(data));

@@ -23,7 +23,7 @@ internal static class AnalyzeCommand
             var analysis = AnalyzeJob.Run(new AnalyzeJob.Options
             {
                 Model = common.ModelOptions(r),
-                Weights = r.GetValue(common.Weights)!,
+                Weights = common.WeightsFor(r),
                 Run = common.RunOptions(r),
                 Strict = r.GetValue(strict),
                 PlotPath = r.GetValue(plot),

@@ -11,7 +11,7 @@ internal sealed class CommonOptions
 {
     public Option<string> Model { get; } = new("--model", "-m")
     {
-        Description = $"Architecture: {string.Join(", ", ModelFactory.Architectures)}.",
+        Description = $"The path of an .onnx classifier (its weights come with it), or a built-in architecture: {string.Join(", ", ModelFactory.Architectures)}.",
         DefaultValueFactory = _ => "resnet18-cifar",
     };
 
@@ -29,8 +29,8 @@ internal sealed class CommonOptions
 
     public Option<string> Weights { get; } = new("--weights")
     {
-        Description = "Weights file: safetensors or a PyTorch state_dict (.pt/.pth).",
-        Required = true,
+        Description = "Weights file: safetensors, a PyTorch state_dict (.pt/.pth) or an .onnx file with the same tensor names. " +
+            "Required for a built-in architecture; for an .onnx --model it defaults to the model's own weights.",
     };
 
     public Option<string> Data { get; } = new("--data")
@@ -93,6 +93,18 @@ internal sealed class CommonOptions
         command.Add(Device);
         command.Add(Threads);
         command.Add(Seed);
+    }
+
+    /// <summary>--weights, or for an ONNX --model the model file itself (its weights come with it).</summary>
+    public string WeightsFor(ParseResult r)
+    {
+        string? weights = r.GetValue(Weights);
+        if (weights is not null) return weights;
+        string model = r.GetValue(Model)!;
+        if (Engine.Models.Onnx.OnnxImporter.IsOnnxPath(model)) return model;
+        throw new CompressException(DiagnosticCode.InvalidOption,
+            $"--weights is required for the built-in architecture '{model}' (only an .onnx --model brings its own weights).",
+            hint: "Pass --weights with a checkpoint (e.g. from 'compress train'), or --model with the path of an .onnx file.");
     }
 
     public ModelOptions ModelOptions(ParseResult r) => new()

@@ -22,7 +22,7 @@ internal static class EvaluateCommand
             var result = EvaluateJob.Run(new EvaluateJob.Options
             {
                 Model = common.ModelOptions(r),
-                Weights = r.GetValue(common.Weights)!,
+                Weights = common.WeightsFor(r),
                 Data = common.DataOptions(r),
                 Run = common.RunOptions(r),
                 BatchSize = r.GetValue(batch),

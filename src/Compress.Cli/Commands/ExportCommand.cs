@@ -37,7 +37,7 @@ internal static class ExportCommand
             var result = ExportJob.Run(new ExportJob.Options
             {
                 Model = common.ModelOptions(r),
-                Weights = r.GetValue(common.Weights)!,
+                Weights = common.WeightsFor(r),
                 Output = r.GetValue(output)!,
                 FoldBatchNorm = r.GetValue(fold) && !r.GetValue(noFold),
                 Compact = r.GetValue(compact),

@@ -34,7 +34,7 @@ internal static class PruneCommand
             var result = PruneJob.Run(new PruneJob.Options
             {
                 Model = common.ModelOptions(r),
-                Weights = r.GetValue(common.Weights)!,
+                Weights = common.WeightsFor(r),
                 Data = common.DataOptions(r),
                 Rate = r.GetValue(rate)!,
                 FineTune = fineTune.Read(r),

@@ -51,7 +51,7 @@ internal static class SensitivityCommand
             var result = SensitivityJob.Run(new SensitivityJob.Options
             {
                 Model = common.ModelOptions(r),
-                Weights = r.GetValue(common.Weights)!,
+                Weights = common.WeightsFor(r),
                 Data = common.DataOptions(r),
                 Run = common.RunOptions(r),
                 Scan = scan,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Compress.Engine.Diagnostics;
 using static TorchSharp.torch;
@@ -101,6 +102,14 @@ public static class Checkpoint
         if (!File.Exists(path))
             throw new CompressException(DiagnosticCode.FileNotFound, $"Weights file '{path}' does not exist.", path,
                 "Check the path.");
+        if (Onnx.OnnxImporter.IsOnnxPath(path))
+        {
+            // The initializers of an ONNX file, under the importer's state keys (PyTorch's names where the file has them).
+            var imported = Onnx.OnnxImporter.Read(path);
+            return imported.State.ToDictionary(p => p.Key,
+                p => new TensorData("F32", imported.Graph.StateShapes[p.Key], MemoryMarshal.AsBytes(p.Value.AsSpan()).ToArray()),
+                StringComparer.Ordinal);
+        }
         var entries = DetectFormat(path) switch
         {
             Format.Zip => PyTorchCheckpointFile.Read(path),

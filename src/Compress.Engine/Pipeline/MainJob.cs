@@ -36,7 +36,13 @@ public static class MainJob
         Directory.CreateDirectory(options.OutputDirectory);
         TrainResult? baseline = null;
         string weights = options.BaselineWeights ?? Path.Combine(options.OutputDirectory, "baseline.safetensors");
-        if (options.BaselineWeights is null)
+        if (options.BaselineWeights is null && options.Model.IsOnnx)
+        {
+            // An imported model is its own baseline.
+            weights = options.Model.Architecture;
+            sink.Progress($"main: {options.Model.Architecture} is the baseline (its own weights)");
+        }
+        else if (options.BaselineWeights is null)
         {
             sink.Progress($"main: training a baseline {options.Model.Architecture} (width {options.Model.WidthMultiplier}) on {options.Data.Source} data");
             baseline = TrainJob.Run(new TrainJob.Options

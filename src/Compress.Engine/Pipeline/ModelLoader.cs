@@ -55,7 +55,7 @@ public static class ModelLoader
         var model = OnnxImporter.Load(path);
         try
         {
-            if (weightsPath is not null)
+            if (weightsPath is not null && Path.GetFullPath(weightsPath) != Path.GetFullPath(path))
             {
                 var loaded = Checkpoint.ReadStateDict(weightsPath);
                 var resized = model.WithStateShapesOf(loaded, weightsPath);

@@ -61,6 +61,25 @@ public static class SpecJob
             weights = spec.Weights;
             sink.Progress($"baseline: using weights {weights}");
         }
+        else if (spec.Model.IsOnnx)
+        {
+            // An imported model is its own baseline: its weights are written once per file content (and engine) to
+            // the cache, as a checkpoint the pruning step loads like any other.
+            string key = JsonOutput.Serialize(new { onnx = FileHash(spec.Model.Architecture), engine = OnnxExporter.ProducerVersion });
+            weights = Path.Combine(spec.CacheDirectory, "onnx-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant()[..32] + ".safetensors");
+            cached = File.Exists(weights);
+            if (cached)
+            {
+                sink.Progress($"baseline: {spec.Model.Architecture} (its weights cached at {weights})");
+            }
+            else
+            {
+                sink.Progress($"baseline: importing {spec.Model.Architecture}; its weights are cached at {weights}");
+                CreateCacheDirectory(spec);
+                using var imported = Models.Onnx.OnnxImporter.Load(spec.Model.Architecture);
+                Models.Checkpoint.SaveSafetensors(imported, weights, new Dictionary<string, string> { ["compress.source_onnx_sha256"] = imported.Origin!.Sha256 });
+            }
+        }
         else
         {
             var training = TrainingOptions.CifarBaseline with { Epochs = spec.BaselineEpochs };
@@ -76,15 +95,7 @@ public static class SpecJob
             else
             {
                 sink.Progress($"baseline: training {spec.Model.Architecture} for {spec.BaselineEpochs} epoch(s); cached at {weights}");
-                try
-                {
-                    Directory.CreateDirectory(spec.CacheDirectory);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new CompressException(DiagnosticCode.OutputWriteFailed, $"Could not create the baseline cache folder: {e.Message}",
-                        spec.CacheDirectory, "Point cacheDirectory (or --cache-dir, CompressCacheDir) at a writable folder.", e);
-                }
+                CreateCacheDirectory(spec);
                 try
                 {
                     TrainJob.Run(new TrainJob.Options { Model = spec.Model, Data = data, Training = training, Run = run, OutputPath = weights },
@@ -217,6 +228,19 @@ public static class SpecJob
         return report;
     }
 
+    private static void CreateCacheDirectory(BuildSpec spec)
+    {
+        try
+        {
+            Directory.CreateDirectory(spec.CacheDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CompressException(DiagnosticCode.OutputWriteFailed, $"Could not create the baseline cache folder: {e.Message}",
+                spec.CacheDirectory, "Point cacheDirectory (or --cache-dir, CompressCacheDir) at a writable folder.", e);
+        }
+    }
+
     /// <summary>
     /// A problem with the spec's weights file or data folder (bad checkpoint, dataset not fitting the model), re-aimed
     /// at the <c>weights</c> or <c>data</c> line of the spec so the build error lands there; the message still names
@@ -244,6 +268,7 @@ public static class SpecJob
         ArgumentNullException.ThrowIfNull(spec);
         var files = new SortedSet<string>(StringComparer.Ordinal) { Path.GetFullPath(spec.SpecPath) };
         if (spec.Weights is not null) files.Add(Path.GetFullPath(spec.Weights));
+        if (spec.Model.IsOnnx) files.Add(Path.GetFullPath(spec.Model.Architecture));
         if (spec.SparsityFile is not null) files.Add(spec.SparsityFile);
         if (!spec.Data.Equals("synthetic", StringComparison.OrdinalIgnoreCase))
         {
