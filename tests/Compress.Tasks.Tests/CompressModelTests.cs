@@ -128,6 +128,36 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void Execute_OnnxItem_SpecNamesTheFileAsTheModelAndHasNoWeights()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        item.SetMetadata("PruneRate", "knee");
+        var task = Task(item);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        Assert.Empty(_engine.Errors);
+        Assert.Empty(_engine.Warnings);
+        using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(task.IntermediateDirectory, "app.spec.json")));
+        Assert.Equal(Path.Combine(_temp.Path, "app.onnx"), spec.RootElement.GetProperty("model").GetString());
+        Assert.False(spec.RootElement.TryGetProperty("weights", out _));
+        Assert.Equal("knee", spec.RootElement.GetProperty("pruneRate").GetString());
+        Assert.Equal(Path.Combine(_temp.Path, "out", "app.onnx"), Assert.Single(task.OnnxFiles).ItemSpec);
+    }
+
+    [Fact]
+    public void Execute_OnnxItemWithArchitecture_WarnsThatTheFileDecides()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        item.SetMetadata("Architecture", "resnet18-cifar");
+        var task = Task(item);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        var warning = Assert.Single(_engine.Warnings);
+        Assert.Equal("CMP0601", warning.Code);
+        Assert.Contains("Architecture metadata is ignored for an ONNX model", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Execute_LongRun_PromotesAProgressLineAfterTheQuietPeriodAndReturnsTheResultLine()
     {
         var task = Task(Weights("net.safetensors", ("Name", "small")));
