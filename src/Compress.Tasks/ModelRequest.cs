@@ -11,6 +11,10 @@ internal sealed class ModelRequest
     public bool IsSpec { get; set; }
     /// <summary>True when the item is an ONNX model (the spec names it as the model; its weights come with it).</summary>
     public bool IsOnnx { get; set; }
+    /// <summary>Input normalisation as the user wrote it, or null.</summary>
+    public string? Normalize { get; set; }
+    /// <summary>Whether to embed the normalisation in the artifact, or null.</summary>
+    public bool? EmbedPreprocessing { get; set; }
     /// <summary>Output name (outputs are &lt;Name&gt;.onnx and &lt;Name&gt;.report.json).</summary>
     public string Name { get; set; } = string.Empty;
     /// <summary>Architecture name as the engine knows it; the engine validates the name itself.</summary>

@@ -15,7 +15,7 @@ internal sealed class ModelValidator
     [
         "Architecture", "WidthMultiplier", "Classes", "Data", "PruneRate", "FineTuneEpochs", "MinAccuracy",
         "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
-        "Sparsity", "Sensitivity", "TargetSize",
+        "Sparsity", "Sensitivity", "TargetSize", "Normalize", "EmbedPreprocessing",
     ];
 
     private static readonly string[] IgnoredMetadata = ["Link", "Visible"];
@@ -136,6 +136,8 @@ internal sealed class ModelValidator
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         request.Sparsity = ParseFile(Text(item, "Sparsity"), where, "Sparsity");
         request.Sensitivity = ParseChoice(Text(item, "Sensitivity"), $"{where}: Sensitivity", "auto");
+        request.Normalize = Text(item, "Normalize"); // the engine validates the spelling (CMP0622 at the spec line)
+        request.EmbedPreprocessing = ParseBool(Text(item, "EmbedPreprocessing"), $"{where}: EmbedPreprocessing");
         request.TargetSize = ParseDouble(Text(item, "TargetSize"), $"{where}: TargetSize", 0, 1, "a fraction in (0, 1] of the parameters to keep", exclusiveMin: true);
         if (request.Method == "layerwise" && request.Sparsity is null && request.Sensitivity is null)
         {
@@ -333,6 +335,20 @@ internal sealed class ModelValidator
             return null;
         }
         return number;
+    }
+
+    private bool? ParseBool(string? value, string what)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        if (!bool.TryParse(value, out var result))
+        {
+            Error(TaskDiagnosticCode.InvalidMetadataValue, $"{what} is '{value}'; it must be true or false.");
+            return null;
+        }
+        return result;
     }
 
     private static string? Text(ITaskItem item, string name)

@@ -52,6 +52,14 @@ internal static class SpecJson
         {
             Key("data", Quote(data));
         }
+        if (model.Normalize is { } normalize)
+        {
+            Key("normalize", Quote(normalize));
+        }
+        if (model.EmbedPreprocessing is { } embed)
+        {
+            Key("embedPreprocessing", embed ? "true" : "false");
+        }
         if (model.PruneRateKeyword is { } keyword)
         {
             Key("pruneRate", Quote(keyword));

@@ -39,6 +39,13 @@ internal sealed class CommonOptions
         DefaultValueFactory = _ => "synthetic",
     };
 
+    public Option<string> Normalize { get; } = new("--normalize")
+    {
+        Description = "Input normalisation: 'dataset' (the training split's statistics), 'imagenet', 'none' (pixels / 255) " +
+            "or MEAN/STD per channel, e.g. 0.5,0.5,0.5/0.25,0.25,0.25. Default: an imported model's recorded contract, " +
+            "else 'imagenet' for an imported RGB model, else 'dataset'. Recorded in the artifact's metadata.",
+    };
+
     public Option<int> SyntheticTrain { get; } = new("--synthetic-train")
     {
         Description = "Training images of the synthetic dataset.",
@@ -84,6 +91,7 @@ internal sealed class CommonOptions
     public void AddData(Command command)
     {
         command.Add(Data);
+        command.Add(Normalize);
         command.Add(SyntheticTrain);
         command.Add(SyntheticTest);
     }
@@ -117,6 +125,7 @@ internal sealed class CommonOptions
     public DataOptions DataOptions(ParseResult r) => new()
     {
         Source = r.GetValue(Data)!,
+        Normalize = r.GetValue(Normalize) is { } normalize ? Engine.Data.NormalizationChoice.Parse(normalize) : null,
         Synthetic = new Engine.Data.SyntheticDataOptions
         {
             TrainCount = Positive(r.GetValue(SyntheticTrain), "--synthetic-train"),

@@ -18,6 +18,10 @@ internal static class PruneCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var plot = new Option<string?>("--plot") { Description = "Write a PNG plot of the cosine curve." };
+        var embed = new Option<bool>("--embed-preprocessing")
+        {
+            Description = "Write the input normalisation into the ONNX artifact as Sub and Div nodes, so it takes raw pixel values 0 to 255.",
+        };
         var command = new Command("prune", "Prune once by global L1 magnitude, fine-tune with the mask held, and evaluate before and after.");
         common.AddModel(command);
         command.Add(common.Weights);
@@ -28,6 +32,7 @@ internal static class PruneCommand
         command.Add(strict);
         command.Add(output);
         command.Add(plot);
+        command.Add(embed);
         command.Add(common.Json);
         command.SetAction(r =>
         {
@@ -43,6 +48,7 @@ internal static class PruneCommand
                 OutputPath = Outputs(r.GetValue(output), onnx: false),
                 OnnxOutputPath = Outputs(r.GetValue(output), onnx: true),
                 PlotPath = r.GetValue(plot),
+                EmbedPreprocessing = r.GetValue(embed),
             }, context.Sink, context.Cancellation);
             if (r.GetValue(common.Json)) context.WriteJson(result);
             else Summaries.WritePrune(context.Out, result);

@@ -150,7 +150,10 @@ public sealed class OrtClassifier : IDisposable
         CheckFits(dataset);
         normalization.Validate(dataset.Shape.Channels);
         if (dataset.Count == 0) return 0;
-        var table = normalization.LookupTable();
+        // A model with embedded preprocessing normalises itself: it takes the raw pixel values.
+        var table = Embedded
+            ? Enumerable.Range(0, dataset.Shape.Channels * 256).Select(i => (float)(i % 256)).ToArray()
+            : normalization.LookupTable();
         using var runner = CreateRunner(FixedBatch ?? Math.Min(batchSize, dataset.Count));
         int size = InputShape.Size;
         int plane = InputShape.Height * InputShape.Width;
@@ -174,6 +177,9 @@ public sealed class OrtClassifier : IDisposable
         }
         return 100.0 * correct / dataset.Count;
     }
+
+    /// <summary>Whether the model does its own normalisation (its metadata says <c>compress.preprocess.embedded</c>).</summary>
+    public bool Embedded => Data.Preprocessing.EmbeddedNormalization(_session.ModelMetadata.CustomMetadataMap) is not null;
 
     /// <summary>Throws CMP0205 unless <paramref name="dataset"/>'s images and classes fit this model.</summary>
     public void CheckFits(IImageDataset dataset)

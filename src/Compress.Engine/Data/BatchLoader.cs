@@ -223,7 +223,12 @@ public sealed class BatchLoader : IDisposable
                         $"classes."), _dataset.Source);
                 classes[i] = label;
                 var target = pixels.Slice(i * size, size);
-                if (_options.Augment)
+                if (_options.Augment && shape.Height >= Augmentation.ResizedCropMinSide && shape.Width >= Augmentation.ResizedCropMinSide)
+                {
+                    var (x0, y0, cw, ch) = Augmentation.ResizedCropBox(shape.Height, shape.Width, rng);
+                    Augmentation.ResizedCropFlip(source, target, shape, _table, x0, y0, cw, ch, rng.Next(2) == 1);
+                }
+                else if (_options.Augment)
                 {
                     // Offsets into the zero-padded image: 0..8 means a shift of -4..+4 pixels.
                     int dx = rng.Next(9) - 4, dy = rng.Next(9) - 4;

@@ -21,7 +21,12 @@ public static class DatasetLoader
     /// <param name="spec">The data option's value.</param>
     /// <param name="synthetic">Options for <c>synthetic</c> (default: <see cref="SyntheticDataOptions"/> defaults).</param>
     /// <param name="sink">Receives a progress line naming what was loaded.</param>
-    public static DatasetSplits Load(string spec, SyntheticDataOptions? synthetic = null, IDiagnosticSink? sink = null)
+    /// <param name="target">The model's input: when given, an image folder's images (of any sizes) are brought to
+    /// its channels and size one by one (<see cref="DatasetAdapter"/>), and so are the other kinds' when
+    /// <paramref name="fitEveryKind"/> is set (a model with a fixed input size, such as an imported ONNX file).</param>
+    /// <param name="fitEveryKind">Bring CIFAR, MNIST and synthetic images to <paramref name="target"/> too.</param>
+    public static DatasetSplits Load(string spec, SyntheticDataOptions? synthetic = null, IDiagnosticSink? sink = null,
+        ImageShape? target = null, bool fitEveryKind = true)
     {
         if (string.IsNullOrWhiteSpace(spec))
             throw new CompressException(DiagnosticCode.DatasetNotFound, "No dataset was given.", hint: Hint);
@@ -50,27 +55,27 @@ public static class DatasetLoader
             if (!Directory.Exists(folder))
                 throw new CompressException(DiagnosticCode.DatasetNotFound,
                     $"Dataset folder '{folder}' does not exist.", folder, Hint);
-            (kind, splits) = LoadFolder(folder);
+            (kind, splits) = LoadFolder(folder, target);
         }
         var train = splits.Train;
         sink?.Progress(string.Create(CultureInfo.InvariantCulture,
             $"Loaded {kind} data from {train.Source}: {train.Count} train, {splits.Test.Count} test images of " +
             $"{train.Shape}, {train.ClassCount} classes"));
-        return splits;
+        return target is null || (!fitEveryKind && kind != "image-folder") ? splits : DatasetAdapter.Fit(splits, target, sink);
     }
 
     private const string Hint =
         "Point --data at a folder with CIFAR-10 binary files (data_batch_1..5.bin, test_batch.bin), MNIST IDX files " +
         "(train-images-idx3-ubyte, ...), or train/ and test/ folders with one sub-folder per class; or use 'synthetic'.";
 
-    private static (string Kind, DatasetSplits Splits) LoadFolder(string folder)
+    private static (string Kind, DatasetSplits Splits) LoadFolder(string folder, ImageShape? target)
     {
         try
         {
             if (CifarBinaryReader.FindDataFolder(folder) is not null)
                 return ("CIFAR-10 binary", CifarBinaryReader.Read(folder));
             if (MnistIdxReader.LooksLikeMnist(folder)) return ("MNIST IDX", MnistIdxReader.Read(folder));
-            if (ImageFolderReader.LooksLikeImageFolder(folder)) return ("image-folder", ImageFolderReader.Read(folder));
+            if (ImageFolderReader.LooksLikeImageFolder(folder)) return ("image-folder", ImageFolderReader.Read(folder, target));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

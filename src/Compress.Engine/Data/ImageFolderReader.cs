@@ -29,10 +29,13 @@ public static class ImageFolderReader
 
     /// <summary>
     /// Reads both splits. Classes are the training split's sub-folders in ordinal order of their names; the test split
-    /// may lack a class but may not add one. A file that cannot be decoded is CMP0204, images of different sizes
-    /// CMP0203, missing folders or no images CMP0201.
+    /// may lack a class but may not add one. Without <paramref name="target"/> all images must share one size (else
+    /// CMP0203). With it (the model's input), images of any sizes are converted one by one: grey, RGB and RGBA
+    /// (composited over black) to the target's channels, the shorter side resized
+    /// (<see cref="DatasetAdapter.ShorterSide"/>) and the centre cropped to the target size. A file that cannot be
+    /// decoded is CMP0204, missing folders or no images CMP0201.
     /// </summary>
-    public static DatasetSplits Read(string folder)
+    public static DatasetSplits Read(string folder, ImageShape? target = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         string trainDir = Path.Combine(folder, TrainFolderName);
@@ -60,6 +63,8 @@ public static class ImageFolderReader
             throw new CompressException(DiagnosticCode.DatasetNotFound,
                 $"'{trainDir}' holds no images ({string.Join(", ", Extensions)}).", trainDir, Hint);
 
+        if (target is not null) return ReadResized(train, test, classes, trainDir, testDir, target);
+
         // Decode everything first: whether the dataset is greyscale is only known once every image has been seen.
         var decoded = new List<Decoded>(train.Count + test.Count);
         foreach (var (path, _) in train.Concat(test))
@@ -80,6 +85,35 @@ public static class ImageFolderReader
     }
 
     private readonly record struct Decoded(int Width, int Height, bool Grey, byte[] Planes);
+
+    /// <summary>Every image decoded and brought to <paramref name="target"/> on its own, so sizes may differ.</summary>
+    private static DatasetSplits ReadResized(List<(string Path, byte Label)> train, List<(string Path, byte Label)> test,
+        string[] classes, string trainDir, string testDir, ImageShape target)
+    {
+        InMemoryImageDataset Split(List<(string Path, byte Label)> files, string source)
+        {
+            int size = target.Size;
+            var pixels = new byte[(long)files.Count * size];
+            var labels = new byte[files.Count];
+            for (int i = 0; i < files.Count; i++)
+            {
+                var image = Decode(files[i].Path);
+                var rgb = new ImageShape(3, image.Height, image.Width);
+                byte[] planes = image.Grey && target.Channels == 1 ? image.Planes[..(image.Width * image.Height)] : image.Planes;
+                var shape = image.Grey && target.Channels == 1 ? new ImageShape(1, image.Height, image.Width) : rgb;
+                int? shorter = shape.Height == target.Height && shape.Width == target.Width ? null : DatasetAdapter.ShorterSide(shape, target);
+                DatasetAdapter.Image(planes, shape, target, shorter).CopyTo(pixels.AsSpan(i * size, size));
+                labels[i] = files[i].Label;
+            }
+            return new InMemoryImageDataset(target, pixels, labels, classes, source);
+        }
+
+        int side = Math.Max(target.Height, target.Width);
+        return new DatasetSplits(Split(train, trainDir), Split(test, testDir))
+        {
+            ResizeShorterSide = (int)Math.Round(side / DatasetAdapter.CropFraction),
+        };
+    }
 
     private static string[] ClassFolders(string dir)
     {

@@ -10,8 +10,11 @@ public sealed record LoaderOptions
     public bool Shuffle { get; init; }
 
     /// <summary>
-    /// Standard CIFAR augmentation, decided per image: pad 4 pixels with zeros, crop back to the original size at a
-    /// random offset, and flip horizontally with probability 0.5. Default false.
+    /// Augmentation decided per image, with a horizontal flip with probability 0.5. Images smaller than 64 pixels on a
+    /// side get the standard CIFAR augmentation (pad 4 pixels with zeros, crop back at a random offset); larger ones
+    /// torchvision's ImageNet one, a random resized crop (8% to 100% of the area, aspect 3/4 to 4/3) resized back to
+    /// the input size. The crop is taken from the stored image, which is already the centre crop at the model's input
+    /// size, not from the original photo. Default false.
     /// </summary>
     public bool Augment { get; init; }
 

@@ -16,6 +16,14 @@ public sealed record Normalization(float[] Mean, float[] Std)
     public static Normalization Cifar10 { get; } =
         new([0.4914f, 0.4822f, 0.4465f], [0.2470f, 0.2435f, 0.2616f]);
 
+    /// <summary>torchvision's ImageNet statistics, which ImageNet-trained (and most torchvision-exported) models expect.</summary>
+    public static Normalization ImageNet { get; } =
+        new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+    /// <summary>No normalisation: pixels scaled to [0, 1] only (mean 0, std 1 per channel).</summary>
+    public static Normalization ScaleOnly(int channels) =>
+        new(Enumerable.Repeat(0f, channels).ToArray(), Enumerable.Repeat(1f, channels).ToArray());
+
     /// <summary>Number of channels this normalisation is for.</summary>
     public int Channels => Mean.Length;
 

@@ -17,4 +17,11 @@ public sealed record OnnxExportOptions
     /// from, else 17. Ops whose ONNX form changed between opsets (HardSwish, LayerNormalization, Gelu, ReduceMean) are
     /// written in the form the opset has.</summary>
     public int? Opset { get; init; }
+
+    /// <summary>
+    /// The preprocessing contract to record in the metadata (<see cref="Data.Preprocessing.ToMetadata"/>); with
+    /// <see cref="Data.Preprocessing.Embedded"/>, the graph also gets <c>Sub</c> and <c>Div</c> nodes after the input,
+    /// so the model takes raw pixel values 0 to 255. Default null: no contract.
+    /// </summary>
+    public Data.Preprocessing? Preprocessing { get; init; }
 }

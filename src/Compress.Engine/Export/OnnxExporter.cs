@@ -134,7 +134,30 @@ public static class OnnxExporter
         onnxGraph.Name = model.Origin is null ? architecture : Path.GetFileNameWithoutExtension(model.Origin.Path);
         onnxGraph.Input.Add(TensorValue(inputName, batch, model.FixedBatch, shape.Channels, shape.Height, shape.Width));
         onnxGraph.Output.Add(TensorValue(outputName, batch, model.FixedBatch, model.Options.Classes));
-        RenameValue(onnxGraph, graph.Input, inputName);
+        if (options.Preprocessing is { Embedded: true } embedded)
+        {
+            // The user's input takes raw pixels p: (p - 255 mean) / (255 std) = (p / 255 - mean) / std.
+            const string normalized = "preprocess/normalized";
+            RenameValue(onnxGraph, graph.Input, normalized);
+            var n = embedded.Normalization;
+            if (n.Channels != shape.Channels)
+                throw new CompressException(DiagnosticCode.UnsupportedExportNode,
+                    $"{architecture}: the preprocessing has {n.Channels} channel(s) but the model takes {shape.Channels}.");
+            writer.AddInitializer("preprocess.mean", n.Mean.Select(m => m * 255f).ToArray(), [1, n.Channels, 1, 1]);
+            writer.AddInitializer("preprocess.std", n.Std.Select(v => v * 255f).ToArray(), [1, n.Channels, 1, 1]);
+            var sub = new NodeProto { OpType = "Sub", Name = "preprocess/sub" };
+            sub.Input.AddRange([inputName, "preprocess.mean"]);
+            sub.Output.Add("preprocess/centered");
+            var div = new NodeProto { OpType = "Div", Name = "preprocess/div" };
+            div.Input.AddRange(["preprocess/centered", "preprocess.std"]);
+            div.Output.Add(normalized);
+            onnxGraph.Node.Insert(0, div);
+            onnxGraph.Node.Insert(0, sub);
+        }
+        else
+        {
+            RenameValue(onnxGraph, graph.Input, inputName);
+        }
         RenameValue(onnxGraph, graph.Output, outputName);
 
         var proto = new ModelProto
@@ -145,7 +168,9 @@ public static class OnnxExporter
             Graph = onnxGraph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
-        foreach (var (key, value) in options.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+        var metadata = new Dictionary<string, string>(options.Preprocessing?.ToMetadata() ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        foreach (var (key, value) in options.Metadata) metadata[key] = value;
+        foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return proto;
     }

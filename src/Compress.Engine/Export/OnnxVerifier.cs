@@ -119,6 +119,16 @@ public static class OnnxVerifier
         {
             using var options = new SessionOptions();
             using var session = new InferenceSession(onnxBytes, options);
+            // A model with embedded preprocessing takes raw pixels: feed x * 255 std + 255 mean, which it maps back to x.
+            if (Data.Preprocessing.EmbeddedNormalization(session.ModelMetadata.CustomMetadataMap) is { } embedded)
+            {
+                int plane = shape.Height * shape.Width;
+                for (int i = 0; i < input.Length; i++)
+                {
+                    int c = i / plane % shape.Channels;
+                    input[i] = (input[i] * embedded.Std[c] * 255f) + (embedded.Mean[c] * 255f);
+                }
+            }
             using var inputValue = OrtValue.CreateTensorValueFromMemory(input, inputShape);
             using var runOptions = new RunOptions();
             using var outputs = session.Run(runOptions, [model.Origin?.InputName ?? OnnxExporter.InputName], [inputValue],

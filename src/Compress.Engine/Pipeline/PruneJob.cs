@@ -58,6 +58,9 @@ public static class PruneJob
         public string? PlotDirectory { get; init; }
         /// <summary>File name prefix of the plots in <see cref="PlotDirectory"/> (default <c>prune</c>).</summary>
         public string PlotName { get; init; } = "prune";
+        /// <summary>Write the normalisation into the artifact as Sub and Div nodes, so it takes raw pixels 0 to 255
+        /// (the contract in its metadata says so either way). Default false.</summary>
+        public bool EmbedPreprocessing { get; init; }
     }
 
     /// <summary>Runs the whole procedure.</summary>
@@ -68,6 +71,7 @@ public static class PruneJob
         options.FineTune.Validate();
         using var run = PreparedRun.Start(options.Model, options.Weights, options.Data, options.Run, sink);
         var (model, device, splits, normalization) = (run.Model, run.Device, run.Data, run.Normalization);
+        var import = Models.Onnx.ImportSummary.Of(model);
         int evalBatch = options.FineTune.EvaluationBatchSize;
         var timings = new Dictionary<string, double>();
 
@@ -174,10 +178,12 @@ public static class PruneJob
                 };
                 sink.Progress($"export: verified, compacted ONNX to {options.OnnxOutputPath}");
                 model.eval();
+                var preprocessing = run.Preprocessing(options.EmbedPreprocessing);
                 var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
                 {
                     FoldBatchNorm = true,
                     Metadata = ExportJob.StandardMetadata(model, options.Weights, true, metadata),
+                    Preprocessing = preprocessing,
                 });
                 export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
                 timings["export"] = Lap(clock);
@@ -213,6 +219,8 @@ public static class PruneJob
                 Output = options.OutputPath,
                 Export = export,
                 AccuracyOnnx = accuracyOnnx,
+                Preprocessing = run.Preprocessing(options.EmbedPreprocessing),
+                Import = import,
             };
         }
         finally

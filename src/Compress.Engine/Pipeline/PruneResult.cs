@@ -40,4 +40,10 @@ public sealed record PruneResult
     public IReadOnlyDictionary<string, double>? LayerSparsity { get; init; }
     /// <summary>Layerwise method with a sensitivity scan: the proposal (per layer: sparsity, accuracy, why).</summary>
     public Pruning.FineGrained.SparsityProposalResult? Proposal { get; init; }
+
+    /// <summary>The input contract of the run (written into the artifact's metadata).</summary>
+    public Data.Preprocessing? Preprocessing { get; init; }
+
+    /// <summary>For an imported ONNX model: the file, its trainable and kept tensors and its constants.</summary>
+    public Models.Onnx.ImportSummary? Import { get; init; }
 }

@@ -55,6 +55,12 @@ public sealed record BuildReport
     /// <summary>Layerwise method with <c>sensitivity: auto</c>: the proposal (per layer sparsity, accuracy, reason).</summary>
     public Pruning.FineGrained.SparsityProposalResult? Proposal { get; init; }
 
+    /// <summary>The input contract written into the artifact (normalisation, channel order, size, resize, labels).</summary>
+    public Data.Preprocessing? Preprocessing { get; init; }
+
+    /// <summary>For an imported ONNX model: the file, its trainable and kept tensors, its constants.</summary>
+    public Models.Onnx.ImportSummary? Import { get; init; }
+
     /// <summary>Before (the unpruned model) and after (the artifact); ratios are before / after.</summary>
     public sealed record StructureReport(long MacsBefore, long MacsAfter, double MacsRatio, long ParametersBefore,
         long ParametersAfter, double ParametersRatio, double LatencyBeforeMs, double LatencyAfterMs, double Speedup,

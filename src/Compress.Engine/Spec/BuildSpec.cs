@@ -26,6 +26,13 @@ public sealed record BuildSpec
     /// <summary>Training images of the synthetic dataset (default 10,000).</summary>
     public int SyntheticTrain { get; init; } = 10_000;
 
+    /// <summary>Input normalisation (<c>normalize</c>): null for the default (<see cref="Pipeline.DataOptions.Normalize"/>).</summary>
+    public Data.NormalizationChoice? Normalize { get; init; }
+
+    /// <summary>Write the normalisation into the artifact as Sub and Div nodes (<c>embedPreprocessing</c>), so it takes raw
+    /// pixels 0 to 255; default false.</summary>
+    public bool EmbedPreprocessing { get; init; }
+
     /// <summary>Test images of the synthetic dataset (default 2,000).</summary>
     public int SyntheticTest { get; init; } = 2_000;
 

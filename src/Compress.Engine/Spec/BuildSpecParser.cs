@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Compress.Engine.Data;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
 
@@ -21,7 +22,7 @@ public static class BuildSpecParser
         "syntheticTrain", "syntheticTest", "pruneRate", "fineTuneEpochs", "baselineEpochs", "minAccuracy",
         "maxAccuracyDrop", "device", "seed", "threads", "outputDirectory", "intermediateDirectory", "cacheDirectory",
         "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
-        "sensitivityMaxDrop", "channelRoundTo",
+        "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing",
     ];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
@@ -209,6 +210,8 @@ public static class BuildSpecParser
                 ChannelRoundTo = Integer(values, "channelRoundTo", 1, 1024, "an integer >= 1") ?? 1,
                 Ranking = Choice(values, "ranking", [.. Pruning.Channels.ChannelRankingNames.All]) ?? spec.Ranking,
                 GlobalRanking = Boolean(values, "globalRanking") ?? false,
+                Normalize = NormalizeValue(values),
+                EmbedPreprocessing = Boolean(values, "embedPreprocessing") ?? false,
                 IgnoredLayers = StringList(values, "ignoredLayers") ?? [],
                 Sparsity = sparsity,
                 SparsityFile = sparsityFile,
@@ -296,6 +299,21 @@ public static class BuildSpecParser
             if (node.Kind == JsonTokenType.String) return node.Text;
             TypeError(key, "a string", node);
             return null;
+        }
+
+        private NormalizationChoice? NormalizeValue(Dictionary<string, Node> values)
+        {
+            string? text = String(values, "normalize");
+            if (text is null) return null;
+            try
+            {
+                return NormalizationChoice.Parse(text, "'normalize'");
+            }
+            catch (CompressException e)
+            {
+                Error(DiagnosticCode.InvalidSpecValue, e.Message, values["normalize"].Location, e.Hint);
+                return null;
+            }
         }
 
         /// <summary>A built-in architecture's canonical name, or an ONNX file's full path (relative to the spec).</summary>

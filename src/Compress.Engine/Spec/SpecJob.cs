@@ -48,6 +48,7 @@ public static class SpecJob
         {
             Source = spec.Data,
             Synthetic = new SyntheticDataOptions { TrainCount = spec.SyntheticTrain, TestCount = spec.SyntheticTest },
+            Normalize = spec.Normalize,
         };
         var run = new RunOptions { Device = TorchRuntime.ParseDevice(spec.Device), Threads = spec.Threads, Seed = spec.Seed };
         string dataHash = DataHash(data);
@@ -127,6 +128,7 @@ public static class SpecJob
                 DenseOnnxOutputPath = dense,
                 PlotDirectory = spec.IntermediateDirectory,
                 PlotName = spec.Name,
+                EmbedPreprocessing = spec.EmbedPreprocessing,
                 Method = MethodOf(spec),
                 Channel = new ChannelPruningOptions
                 {
@@ -213,6 +215,8 @@ public static class SpecJob
                 [.. g.Group.Consumers.Select(x => x.Module)], g.ChannelsBefore, g.ChannelsAfter, g.Ratio, g.Group.ExcludedReason)).ToList(),
             LayerSparsity = prune.LayerSparsity,
             Proposal = prune.Proposal,
+            Preprocessing = prune.Preprocessing,
+            Import = prune.Import,
         };
         string reportPath = Path.Combine(spec.OutputDirectory, spec.Name + ".report.json");
         JsonOutput.WriteFile(reportPath, report);

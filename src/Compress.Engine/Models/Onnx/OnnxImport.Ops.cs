@@ -170,7 +170,9 @@ internal sealed partial class OnnxImport
         if (op == BinaryOp.Add && !constantFirst && TryAddBias(value, constant, node.Output[0])) return;
         string key = ClaimKey(constant.Source, name);
         AddState(key, constant.Dims, constant.Data, constant.Source);
-        Emit(new BinaryNode(name, [value], node.Output[0], op, ConstantKey: key, ConstantFirst: constantFirst));
+        // The Sub/Div of an artifact's embedded preprocessing hold the contract, not weights: not trained.
+        bool trainable = !constant.Source.StartsWith("preprocess.", StringComparison.Ordinal);
+        Emit(new BinaryNode(name, [value], node.Output[0], op, ConstantKey: key, ConstantFirst: constantFirst, Trainable: trainable));
     }
 
     /// <summary><c>x * Sigmoid(x)</c> is SiLU, <c>x * HardSigmoid(x)</c> (1/6, 0.5) is HardSwish: the gate node becomes

@@ -97,7 +97,11 @@ public static class OnnxImporter
         if (dims[0].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue) import.FixBatch(dims[0].DimValue);
         var shape = new InputShape(checked((int)dims[1].DimValue), checked((int)dims[2].DimValue), checked((int)dims[3].DimValue));
         var origin = new OnnxOrigin(path, input.Name, graph.Output[0].Name, batchName, opset,
-            Convert.ToHexString(SHA256.HashData(bytes ?? model.ToByteArray())).ToLowerInvariant());
+            Convert.ToHexString(SHA256.HashData(bytes ?? model.ToByteArray())).ToLowerInvariant())
+        {
+            Metadata = model.MetadataProps.GroupBy(p => p.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal),
+            OpHistogram = histogram,
+        };
         return import.Convert(graph, input.Name, shape, graph.Output[0].Name, origin);
     }
 
