@@ -145,6 +145,26 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void Execute_PreprocessingMetadata_ReachesTheSpecAndBadBooleanIsCmp0602()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        item.SetMetadata("Normalize", "imagenet");
+        item.SetMetadata("EmbedPreprocessing", "true");
+        var task = Task(item);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(task.IntermediateDirectory, "app.spec.json")));
+        Assert.Equal("imagenet", spec.RootElement.GetProperty("normalize").GetString());
+        Assert.True(spec.RootElement.GetProperty("embedPreprocessing").GetBoolean());
+
+        var bad = new TaskItem(_temp.File("other.onnx"));
+        bad.SetMetadata("EmbedPreprocessing", "yes");
+        var failing = Task(bad);
+        Assert.False(failing.Execute());
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("EmbedPreprocessing is 'yes'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Execute_OnnxItemWithArchitecture_WarnsThatTheFileDecides()
     {
         var item = new TaskItem(_temp.File("app.onnx"));

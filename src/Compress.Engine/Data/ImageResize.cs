@@ -3,7 +3,7 @@ namespace Compress.Engine.Data;
 /// <summary>
 /// Resampling of uint8 CHW images in managed code: bilinear with antialiasing (a triangle filter widened by the
 /// downscale factor, as PIL's and torchvision's antialiased <c>Resize</c> do), the shorter side first, then a centre
-/// crop; and conversion between grey and RGB (PIL's <c>L</c> weights 299/587/114).
+/// crop; and conversion between grey and RGB (PIL's <c>L</c> weights).
 /// </summary>
 internal static class ImageResize
 {
@@ -13,10 +13,12 @@ internal static class ImageResize
     /// </summary>
     public static byte[] ShorterSideCenterCrop(ReadOnlySpan<byte> source, ImageShape from, int shorter, ImageShape to)
     {
-        double scale = (double)shorter / Math.Min(from.Height, from.Width);
-        int h = Math.Max(to.Height, (int)Math.Round(from.Height * scale));
-        int w = Math.Max(to.Width, (int)Math.Round(from.Width * scale));
-        int top = (h - to.Height) / 2, left = (w - to.Width) / 2;
+        // torchvision's sizes: the longer side is int(shorter * long / short); the crop starts at round((size - crop) / 2).
+        bool tall = from.Height >= from.Width;
+        int longer = (int)((long)shorter * (tall ? from.Height : from.Width) / (tall ? from.Width : from.Height));
+        int h = Math.Max(to.Height, tall ? longer : shorter);
+        int w = Math.Max(to.Width, tall ? shorter : longer);
+        int top = (int)Math.Round((h - to.Height) / 2.0), left = (int)Math.Round((w - to.Width) / 2.0);
         var result = new byte[to.Size];
         var rows = Weights(from.Height, h, top, to.Height);
         var columns = Weights(from.Width, w, left, to.Width);
@@ -51,7 +53,8 @@ internal static class ImageResize
         return result;
     }
 
-    /// <summary>Grey to RGB (the grey plane three times) or RGB to grey (L = (299 R + 587 G + 114 B) / 1000).</summary>
+    /// <summary>Grey to RGB (the grey plane three times) or RGB to grey as PIL's <c>convert("L")</c>
+    /// (<c>(19595 R + 38470 G + 7471 B + 32768) &gt;&gt; 16</c>, i.e. 0.299, 0.587, 0.114).</summary>
     public static byte[] ConvertChannels(ReadOnlySpan<byte> source, ImageShape from, int channels)
     {
         int plane = from.Height * from.Width;
@@ -65,7 +68,7 @@ internal static class ImageResize
         if (from.Channels == 3 && channels == 1)
         {
             for (int i = 0; i < plane; i++)
-                result[i] = (byte)(((source[i] * 299) + (source[plane + i] * 587) + (source[(2 * plane) + i] * 114) + 500) / 1000);
+                result[i] = (byte)(((source[i] * 19595) + (source[plane + i] * 38470) + (source[(2 * plane) + i] * 7471) + 0x8000) >> 16);
             return result;
         }
         throw new ArgumentException($"Cannot convert {from.Channels} channel(s) to {channels}.", nameof(channels));

@@ -170,4 +170,33 @@ public class ImageFolderReaderTests
         Assert.Equal(DiagnosticCode.DatasetNotFound, e.Code);
         Assert.Contains("'test'", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Read_MixedSizesGreyAndRgbWithTarget_EveryImageAtTheModelsInput()
+    {
+        using var dir = new TempDirectory();
+        WritePng(dir.Combine("train", "a", "wide.png"), 0, width: 40, height: 20);
+        WritePng(dir.Combine("train", "a", "tall.png"), 1, width: 9, height: 30);
+        WriteGreyPng(dir.Combine("train", "b", "grey.png"), 77);
+        WritePng(dir.Combine("test", "b", "small.png"), 2, width: 4, height: 3);
+        var splits = ImageFolderReader.Read(dir.Path, new ImageShape(3, 16, 16));
+        Assert.Equal(new ImageShape(3, 16, 16), splits.Train.Shape);
+        Assert.Equal(new ImageShape(3, 16, 16), splits.Test.Shape);
+        Assert.Equal(3, splits.Train.Count);
+        Assert.Equal(18, splits.ResizeShorterSide); // round(16 / 0.875)
+        // The grey image is the same grey in all three channels; labels follow the class folders.
+        int b = Enumerable.Range(0, 3).Single(i => splits.Train.GetLabel(i) == 1);
+        Assert.All(splits.Train.GetPixels(b).ToArray(), p => Assert.Equal(77, p));
+        Assert.Equal(["a", "b"], splits.Train.ClassNames);
+    }
+
+    [Fact]
+    public void Read_MixedSizesWithoutTarget_StillCmp0203()
+    {
+        using var dir = new TempDirectory();
+        WritePng(dir.Combine("train", "a", "x.png"), 0, width: 8, height: 8);
+        WritePng(dir.Combine("test", "a", "y.png"), 0, width: 9, height: 8);
+        var e = Assert.Throws<CompressException>(() => ImageFolderReader.Read(dir.Path));
+        Assert.Equal(DiagnosticCode.DatasetMalformed, e.Code);
+    }
 }

@@ -208,4 +208,32 @@ public sealed class BuildSpecParserTests : IDisposable
         Assert.Equal(DiagnosticCode.InvalidSpecValue, error.Code);
         Assert.Equal(2, error.Line);
     }
+
+    [Fact]
+    public void Parse_OnnxModelPathAndPreprocessing_ResolvedAgainstTheSpecFolder()
+    {
+        File.WriteAllBytes(_dir.Combine("app.onnx"), [1]);
+        var (spec, diagnostics) = Parse("""{ "model": "app.onnx", "normalize": "0.5,0.5,0.5/0.25,0.25,0.25", "embedPreprocessing": true }""");
+        Assert.Empty(diagnostics);
+        Assert.Equal(_dir.Combine("app.onnx"), spec!.Model.Architecture);
+        Assert.True(spec.Model.IsOnnx);
+        Assert.Equal("0.5,0.5,0.5/0.25,0.25,0.25", spec.Normalize!.Text);
+        Assert.True(spec.EmbedPreprocessing);
+    }
+
+    [Fact]
+    public void Parse_MissingOnnxModelAndBadNormalize_BothReportedAtTheirLines()
+    {
+        var (_, diagnostics) = Parse("{\n  \"model\": \"missing.onnx\",\n  \"normalize\": \"imagenett\"\n}");
+        Assert.Contains(diagnostics, d => d.Code == DiagnosticCode.FileNotFound && d.Line == 2 && d.Message.Contains("missing.onnx", StringComparison.Ordinal));
+        Assert.Contains(diagnostics, d => d.Code == DiagnosticCode.InvalidSpecValue && d.Line == 3 && d.Message.Contains("imagenett", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_ModelNameAsString_IsTheArchitecture()
+    {
+        var (spec, diagnostics) = Parse("""{ "model": "LeNet5" }""");
+        Assert.Empty(diagnostics);
+        Assert.Equal("lenet5", spec!.Model.Architecture);
+    }
 }
