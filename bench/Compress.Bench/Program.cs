@@ -19,12 +19,22 @@ switch (name)
         return BuildOverheadBenchmark.Run();
     case "channels":
         return ChannelPruningBenchmark.Run(rest);
+    case "graph-training":
+        return GraphTrainingBenchmark.Run(rest);
+    case "onnx-import":
+        return OnnxImportBenchmark.Run(rest);
+    case OnnxImportBenchmark.ChildName:
+        return OnnxImportBenchmark.RunChild(rest);
+    case OnnxImportBenchmark.PhasesChildName:
+        return OnnxImportBenchmark.RunPhasesChild(rest);
+    case "onnx-training":
+        return OnnxTrainingBenchmark.Run(rest);
     case "all":
         int code = AnalysisBenchmark.Run(rest);
         TrainingBenchmark.Run();
         OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|channels|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
         return 2;
 }

@@ -22,6 +22,7 @@ internal static class ModelsCommand
                 context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{name,-16} {ModelStatistics.Measure(model).Parameters,12:N0} parameters, input {input.Channels}x{input.Height}x{input.Width}"));
             }
+            context.Out.WriteLine("or the path of an .onnx image classifier (--model app.onnx): opsets 11 to 21, float32, one [batch, C, H, W] input");
             return 0;
         });
         return command;

@@ -118,7 +118,7 @@ internal static class ProfileCommand
             sb.AppendLine(string.Join("  ", row.Select((cell, i) => i < 3 ? cell.PadRight(widths[i]) : cell.PadLeft(widths[i]))).TrimEnd());
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"model {report.Model} (width {report.WidthMultiplier:R}, {report.Classes} classes), input {string.Join("x", report.InputShape.Select(N))}, batch 1"));
+            $"model {report.Model} ({(Engine.Models.Onnx.OnnxImporter.IsOnnxPath(report.Model) ? "imported" : $"width {report.WidthMultiplier:R}")}, {report.Classes} classes), input {string.Join("x", report.InputShape.Select(N))}, batch 1"));
         sb.AppendLine("macs " + N(report.Macs));
         sb.AppendLine("parameters " + N(report.Parameters));
         sb.AppendLine(CultureInfo.InvariantCulture, $"bytes {N(report.Bytes)} (float32 parameters; {N(report.StateBytes)} with BatchNorm running statistics)");

@@ -129,11 +129,16 @@ public static class OnnxImporter
     public static ClassifierModel Load(string path, bool verify = true)
     {
         byte[] bytes = ReadBytes(path);
-        var imported = Read(bytes, path);
-        var model = Create(imported);
+        var model = Create(Read(bytes, path));
         try
         {
-            if (verify) Verify(model, bytes);
+            if (verify)
+            {
+                // The parsed file and the importer's copies of the weights are garbage once the model holds them: free
+                // them before ONNX Runtime loads its own copy, so a large model's peak memory stays low.
+                GC.Collect();
+                Verify(model, bytes);
+            }
             return model;
         }
         catch
@@ -149,10 +154,17 @@ public static class OnnxImporter
         ArgumentNullException.ThrowIfNull(imported);
         TorchRuntime.EnsureLoaded();
         var options = new ModelOptions { Architecture = imported.Origin.Path, Classes = imported.Classes };
-        var model = new ClassifierModel(options, imported.Input, imported.Graph)
+        // The modules' random initialisation is overwritten at once; it must not shift torch's global generator, so
+        // that an import leaves the seeded randomness of what follows as it was.
+        ClassifierModel model;
+        using (var saved = TorchSharp.torch.random.get_rng_state())
         {
-            Origin = imported.Origin, StateSources = imported.Sources, FixedBatch = imported.FixedBatch,
-        };
+            model = new ClassifierModel(options, imported.Input, imported.Graph)
+            {
+                Origin = imported.Origin, StateSources = imported.Sources, FixedBatch = imported.FixedBatch,
+            };
+            TorchSharp.torch.random.set_rng_state(saved);
+        }
         try
         {
             var tensors = model.OrderedStateDict().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
@@ -208,7 +220,10 @@ public static class OnnxImporter
         float[] actual;
         try
         {
-            using var options = new SessionOptions();
+            // A check, not a deployment: basic graph optimisation and no weight pre-packing keep the session's memory
+            // near the file's size.
+            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
+            options.AddSessionConfigEntry("session.disable_prepacking", "1");
             using var session = new InferenceSession(onnxBytes, options);
             using var inputValue = OrtValue.CreateTensorValueFromMemory(input, inputShape);
             using var runOptions = new RunOptions();
