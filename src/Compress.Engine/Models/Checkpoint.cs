@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using Compress.Engine.Diagnostics;
 using static TorchSharp.torch;
@@ -107,7 +106,7 @@ public static class Checkpoint
             // The initializers of an ONNX file, under the importer's state keys (PyTorch's names where the file has them).
             var imported = Onnx.OnnxImporter.Read(path);
             return imported.State.ToDictionary(p => p.Key,
-                p => new TensorData("F32", imported.Graph.StateShapes[p.Key], MemoryMarshal.AsBytes(p.Value.AsSpan()).ToArray()),
+                p => new TensorData("F32", imported.Graph.StateShapes[p.Key], p.Value.Bytes.ToArray()),
                 StringComparer.Ordinal);
         }
         var entries = DetectFormat(path) switch

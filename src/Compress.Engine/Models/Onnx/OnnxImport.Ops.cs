@@ -86,8 +86,8 @@ internal sealed partial class OnnxImport
         if (bias is not null && (bias.Dims.Length != 1 || bias.Dims[0] != weight.Dims[0]))
             throw Unsupported(node, $"its bias has shape {ShapeText.Format(bias.Dims)}, not [{weight.Dims[0]}]");
         string prefix = ClaimPrefix(weight.Source, ".weight", name);
-        AddState(prefix + ".weight", weight.Dims, weight.Data, weight.Source);
-        if (bias is not null) AddState(prefix + ".bias", bias.Dims, bias.Data, bias.Source);
+        AddState(prefix + ".weight", weight.Dims, weight);
+        if (bias is not null) AddState(prefix + ".bias", bias.Dims, bias);
         Emit(new ConvNode(name, input, node.Output[0], prefix, stride, padding, dilation, groups, bias is not null));
     }
 
@@ -105,10 +105,10 @@ internal sealed partial class OnnxImport
         if (new[] { scale, bias, mean, variance }.Any(t => t.Dims.Length != 1 || t.Dims[0] != channels))
             throw Unsupported(node, "its scale, bias, mean and variance are not vectors of the same length");
         string prefix = ClaimPrefix(scale.Source, ".weight", name);
-        AddState(prefix + ".weight", [channels], scale.Data, scale.Source);
-        AddState(prefix + ".bias", [channels], bias.Data, bias.Source);
-        AddState(prefix + ".running_mean", [channels], mean.Data, mean.Source);
-        AddState(prefix + ".running_var", [channels], variance.Data, variance.Source);
+        AddState(prefix + ".weight", [channels], scale);
+        AddState(prefix + ".bias", [channels], bias);
+        AddState(prefix + ".running_mean", [channels], mean);
+        AddState(prefix + ".running_var", [channels], variance);
         AddStateShape(prefix + ".num_batches_tracked", []);
         Emit(new BatchNormNode(name, input, node.Output[0], prefix, OnnxAttributes.Float(node, "epsilon", 1e-5f)));
     }
@@ -169,7 +169,7 @@ internal sealed partial class OnnxImport
         }
         if (op == BinaryOp.Add && !constantFirst && TryAddBias(value, constant, node.Output[0])) return;
         string key = ClaimKey(constant.Source, name);
-        AddState(key, constant.Dims, constant.Data, constant.Source);
+        AddState(key, constant.Dims, constant);
         // The Sub/Div of an artifact's embedded preprocessing hold the contract, not weights: not trained.
         bool trainable = !constant.Source.StartsWith("preprocess.", StringComparison.Ordinal);
         Emit(new BinaryNode(name, [value], node.Output[0], op, ConstantKey: key, ConstantFirst: constantFirst, Trainable: trainable));
@@ -218,7 +218,7 @@ internal sealed partial class OnnxImport
         if (Producer(value) is not LinearNode { HasBias: false } linear || _readers.GetValueOrDefault(value) != 1) return false;
         long outFeatures = _stateShapes[linear.Module + ".weight"][0];
         if (bias.Count != outFeatures || bias.Dims.Length != 1) return false;
-        AddState(linear.Module + ".bias", [outFeatures], bias.Data, bias.Source);
+        AddState(linear.Module + ".bias", [outFeatures], bias);
         Replace(linear, linear with { HasBias = true, Output = output });
         return true;
     }
@@ -454,7 +454,7 @@ internal sealed partial class OnnxImport
         if (c is not null && c.Count != outFeatures) throw Unsupported(node, $"its bias has {c.Count} values, not one per output ({outFeatures})");
         string name = NodeName(node, index);
         string prefix = ClaimPrefix(b.Source, ".weight", name);
-        AddState(prefix + ".weight", weight.Dims, weight.Data, weight.Source);
+        AddState(prefix + ".weight", weight.Dims, weight);
         if (c is not null) AddState(prefix + ".bias", [outFeatures], beta == 1 ? c.Data : c.Data.Select(v => v * beta).ToArray(), c.Source);
         Emit(new LinearNode(name, input, node.Output[0], prefix, c is not null));
     }
@@ -467,7 +467,7 @@ internal sealed partial class OnnxImport
         string name = NodeName(node, index);
         var weight = Transposed(b);
         string prefix = ClaimPrefix(b.Source, ".weight", name);
-        AddState(prefix + ".weight", weight.Dims, weight.Data, weight.Source);
+        AddState(prefix + ".weight", weight.Dims, weight);
         Emit(new LinearNode(name, input, node.Output[0], prefix, HasBias: false));
     }
 
@@ -502,7 +502,7 @@ internal sealed partial class OnnxImport
             throw Unsupported(node, "its scale and bias are not vectors over the last axis");
         string name = NodeName(node, index);
         string prefix = ClaimPrefix(scale.Source, ".weight", name);
-        AddState(prefix + ".weight", [channels], scale.Data, scale.Source);
+        AddState(prefix + ".weight", [channels], scale);
         AddState(prefix + ".bias", [channels], bias?.Data ?? new float[channels], bias?.Source ?? "(zeros: the file has no bias)");
         Emit(new LayerNormNode(name, input, node.Output[0], prefix, OnnxAttributes.Float(node, "epsilon", 1e-5f)));
     }

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models.Graph;
+using Google.Protobuf;
 using Onnx;
 
 namespace Compress.Engine.Models.Onnx;
@@ -27,7 +28,7 @@ internal sealed partial class OnnxImport
     private readonly Dictionary<string, int> _readers = new(StringComparer.Ordinal);
     private readonly List<GraphNode> _nodes = [];
     private readonly InsertionOrderedMap<long[]> _stateShapes = new();
-    private readonly Dictionary<string, float[]> _state = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ImportedTensor> _state = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
     private readonly HashSet<string> _leaves = new(StringComparer.Ordinal);
     private readonly HashSet<string> _containers = new(StringComparer.Ordinal);
@@ -46,10 +47,50 @@ internal sealed partial class OnnxImport
     /// <summary>The file's default-domain opset.</summary>
     public int Opset { get; }
 
-    /// <summary>A float32 constant: an initializer or Constant output, possibly transformed (transposed, reshaped).</summary>
-    internal sealed record FloatConstant(long[] Dims, float[] Data, string Source)
+    /// <summary>A float32 constant: an initializer or Constant output, possibly transformed (transposed, reshaped). An
+    /// initializer's values stay in the parsed file's raw bytes until something needs them as an array.</summary>
+    internal sealed record FloatConstant
     {
+        private float[]? _data;
+
+        public FloatConstant(long[] dims, float[] data, string source)
+        {
+            Dims = dims;
+            _data = data;
+            Source = source;
+        }
+
+        private FloatConstant(long[] dims, ByteString raw, string source)
+        {
+            Dims = dims;
+            Raw = raw;
+            Source = source;
+        }
+
+        /// <summary>An initializer stored as raw bytes (read lazily).</summary>
+        public static FloatConstant FromRaw(long[] dims, ByteString raw, string source) => new(dims, raw, source);
+
+        public long[] Dims { get; init; }
+
+        public string Source { get; init; }
+
+        /// <summary>The file's raw bytes, while the values are the file's (null once computed).</summary>
+        public ByteString? Raw { get; private init; }
+
+        public float[] Data
+        {
+            get => _data ??= MemoryMarshal.Cast<byte, float>(Raw!.Span).ToArray();
+            init
+            {
+                _data = value;
+                Raw = null;
+            }
+        }
+
         public long Count => Dims.Aggregate(1L, (a, b) => a * b);
+
+        /// <summary>The state tensor for <paramref name="shape"/>: a view of the file's bytes when untouched.</summary>
+        public ImportedTensor ToState(long[] shape) => _data is null && Raw is not null ? new ImportedTensor(shape, Raw) : new ImportedTensor(shape, Data);
     }
 
     /// <summary>An integer constant (shapes, axes, indices); <see cref="Batch"/> stands for the symbolic batch.</summary>
@@ -99,10 +140,12 @@ internal sealed partial class OnnxImport
         var (nodes, stateShapes) = Prune(inputName, output);
         foreach (var (key, shape) in stateShapes)
         {
-            if (!_state.TryGetValue(key, out var values)) continue;
-            if (values.LongLength != ShapeContext.Product(shape))
-                throw Invalid($"the tensor '{_sources[key]}' has {values.LongLength} values for dims {ShapeText.Format(shape)}");
-            int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+            if (!_state.TryGetValue(key, out var tensor)) continue;
+            if (tensor.Length != ShapeContext.Product(shape))
+                throw Invalid($"the tensor '{_sources[key]}' has {tensor.Length} values for dims {ShapeText.Format(shape)}");
+            var values = tensor.Values;
+            int bad = -1;
+            for (int i = 0; i < values.Length && bad < 0; i++) if (!float.IsFinite(values[i])) bad = i;
             if (bad >= 0)
                 throw new CompressException(DiagnosticCode.NonFiniteWeights,
                     $"ONNX model '{_path}': the tensor '{_sources[key]}' has {values[bad].ToString(CultureInfo.InvariantCulture)} at element {bad.ToString(CultureInfo.InvariantCulture)}.",
@@ -251,8 +294,16 @@ internal sealed partial class OnnxImport
     internal void AddState(string key, long[] shape, float[] values, string source)
     {
         _stateShapes.Add(key, shape);
-        _state[key] = values;
+        _state[key] = new ImportedTensor(shape, values);
         _sources[key] = source;
+    }
+
+    /// <summary>Records a state tensor read from <paramref name="constant"/> (its file bytes, when untouched).</summary>
+    internal void AddState(string key, long[] shape, FloatConstant constant)
+    {
+        _stateShapes.Add(key, shape);
+        _state[key] = constant.ToState(shape);
+        _sources[key] = constant.Source;
     }
 
     /// <summary>Records a state tensor that has a shape but no imported value (BatchNorm's batch counter).</summary>
@@ -305,12 +356,11 @@ internal sealed partial class OnnxImport
         {
             case TensorProto.Types.DataType.Float:
             {
-                float[] data = tensor.RawData.Length > 0
-                    ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
-                    : [.. tensor.FloatData];
                 // A length that does not fit the dims is reported once the graph's shapes are known (a shape error
                 // names the node that reads it), or at the end for a tensor that became state.
-                return new FloatConstant(dims, data, source);
+                return tensor.RawData.Length > 0 && BitConverter.IsLittleEndian
+                    ? FloatConstant.FromRaw(dims, tensor.RawData, source)
+                    : new FloatConstant(dims, [.. tensor.FloatData], source);
             }
             case TensorProto.Types.DataType.Int64:
             {

@@ -37,7 +37,24 @@ public static class OnnxImporter
     /// <summary>Reads and converts the file at <paramref name="path"/> (no TorchSharp or ONNX Runtime involved).</summary>
     /// <exception cref="CompressException">CMP0005 when the file does not exist; CMP0504 when it is not ONNX or not a
     /// CNN classifier; CMP0110-CMP0113 and CMP0115 for what the importer does not support.</exception>
-    public static ImportedOnnxModel Read(string path) => Read(ReadBytes(path), path);
+    public static ImportedOnnxModel Read(string path)
+    {
+        // Parsed from the file (no copy of its bytes beside the parsed model) and hashed as a stream.
+        using var stream = Open(path);
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new CompressException(DiagnosticCode.InvalidOnnxModel,
+                $"'{path}' is not a valid ONNX model (corrupt or truncated): {e.Message}", path,
+                "Export the model again; check the file is the .onnx your app loads.", inner: e);
+        }
+        stream.Position = 0;
+        return Read(model, path, sha256: Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant());
+    }
 
     /// <summary>Converts <paramref name="bytes"/>, an ONNX file read from <paramref name="path"/>.</summary>
     public static ImportedOnnxModel Read(byte[] bytes, string path)
@@ -57,8 +74,9 @@ public static class OnnxImporter
         return Read(model, path, bytes);
     }
 
-    /// <summary>Converts a parsed model; <paramref name="bytes"/> (its file, for the origin's hash) may be null.</summary>
-    internal static ImportedOnnxModel Read(ModelProto model, string path, byte[]? bytes = null)
+    /// <summary>Converts a parsed model; <paramref name="bytes"/> (its file, for the origin's hash) may be null, or the
+    /// hash given as <paramref name="sha256"/>.</summary>
+    internal static ImportedOnnxModel Read(ModelProto model, string path, byte[]? bytes = null, string? sha256 = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var graph = model.Graph;
@@ -97,7 +115,7 @@ public static class OnnxImporter
         if (dims[0].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue) import.FixBatch(dims[0].DimValue);
         var shape = new InputShape(checked((int)dims[1].DimValue), checked((int)dims[2].DimValue), checked((int)dims[3].DimValue));
         var origin = new OnnxOrigin(path, input.Name, graph.Output[0].Name, batchName, opset,
-            Convert.ToHexString(SHA256.HashData(bytes ?? model.ToByteArray())).ToLowerInvariant())
+            sha256 ?? Convert.ToHexString(SHA256.HashData(bytes ?? model.ToByteArray())).ToLowerInvariant())
         {
             Metadata = model.MetadataProps.GroupBy(p => p.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal),
             OpHistogram = histogram,
@@ -128,16 +146,18 @@ public static class OnnxImporter
     /// <exception cref="CompressException">As <see cref="Read(string)"/>; CMP0114 when the check fails.</exception>
     public static ClassifierModel Load(string path, bool verify = true)
     {
-        byte[] bytes = ReadBytes(path);
-        var model = Create(Read(bytes, path));
+        var model = Create(Read(path));
         try
         {
             if (verify)
             {
-                // The parsed file and the importer's copies of the weights are garbage once the model holds them: free
-                // them before ONNX Runtime loads its own copy, so a large model's peak memory stays low.
-                GC.Collect();
-                Verify(model, bytes);
+                // The parsed file is garbage once the model holds the weights: free it before ONNX Runtime reads the
+                // file itself, so a large model's peak memory stays low (measured in docs/benchmarks.md).
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                var reference = RunReference(options => new InferenceSession(path, options), path, seed: 0)
+                    ?? throw new CompressException(DiagnosticCode.InvalidOnnxModel, $"ONNX Runtime cannot run '{path}' as an image classifier.", path,
+                        "Check that the file runs in ONNX Runtime (the app's own runtime) before compressing it.");
+                Compare(model, reference);
             }
             return model;
         }
@@ -171,9 +191,8 @@ public static class OnnxImporter
             using var noGrad = no_grad();
             foreach (var (key, values) in imported.State)
             {
-                var target = tensors[key];
-                using var source = tensor(values, target.shape, dtype: ScalarType.Float32);
-                target.copy_(source);
+                // Straight from the file's bytes into the parameter's storage (a fresh, contiguous CPU float32 tensor).
+                values.Bytes.CopyTo(tensors[key].bytes);
             }
             return model;
         }
@@ -195,16 +214,70 @@ public static class OnnxImporter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(onnxBytes);
         var origin = model.Origin ?? throw new ArgumentException("The model was not imported from ONNX.", nameof(model));
-        int batch = model.FixedBatch ?? VerificationBatch;
-        var shape = model.InputShape;
-        long[] inputShape = [batch, shape.Channels, shape.Height, shape.Width];
-        float[] input, expected;
+        var reference = RunReference(options => new InferenceSession(onnxBytes, options), origin.Path, seed)
+            ?? throw new CompressException(DiagnosticCode.InvalidOnnxModel, $"ONNX Runtime cannot run '{origin.Path}'.", origin.Path,
+                "Check that the file runs in ONNX Runtime (the app's own runtime) before compressing it.");
+        return Compare(model, reference);
+    }
+
+    /// <summary>ONNX Runtime's logits for the seeded verification batch, with that batch.</summary>
+    private sealed record Reference(float[] Input, long[] Shape, float[] Logits, int Seed, OnnxRuntimeException? Failure);
+
+    /// <summary>
+    /// Runs ONNX Runtime on the file for the verification batch (<see cref="VerificationBatch"/> images, or the file's
+    /// fixed batch, uniform in [-1, 1) from a torch generator seeded with <paramref name="seed"/>). Null when the
+    /// session's input is not an image batch (the importer then says what is wrong); a failed run is kept to report
+    /// once the file is known to be importable.
+    /// </summary>
+    private static Reference? RunReference(Func<SessionOptions, InferenceSession> open, string path, int seed)
+    {
+        try
+        {
+            // A check, not a deployment: basic graph optimisation, no weight pre-packing and no memory arena keep the
+            // session's memory near the file's size.
+            using var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                EnableCpuMemArena = false,
+                EnableMemoryPattern = false,
+            };
+            options.AddSessionConfigEntry("session.disable_prepacking", "1");
+            using var session = open(options);
+            if (session.InputMetadata.Count != 1 || session.OutputMetadata.Count != 1) return null;
+            var (inputName, metadata) = session.InputMetadata.First();
+            int[] dims = metadata.Dimensions;
+            if (dims.Length != 4 || dims.Skip(1).Any(d => d < 1) || metadata.ElementType != typeof(float)) return null;
+            long[] shape = [dims[0] > 0 ? dims[0] : VerificationBatch, dims[1], dims[2], dims[3]];
+            float[] input;
+            using (NewDisposeScope())
+            {
+                var generator = new TorchSharp.torch.Generator((ulong)seed);
+                input = rand(shape, generator: generator).mul(2).sub(1).data<float>().ToArray();
+            }
+            using var inputValue = OrtValue.CreateTensorValueFromMemory(input, shape);
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, [inputName], [inputValue], [session.OutputMetadata.Keys.First()]);
+            return new Reference(input, shape, outputs[0].GetTensorDataAsSpan<float>().ToArray(), seed, null);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            return new Reference([], [], [], seed, e);
+        }
+    }
+
+    /// <summary>The imported model's logits on the reference batch against ONNX Runtime's; CMP0114 beyond the tolerance.</summary>
+    private static ParityResult Compare(ClassifierModel model, Reference reference)
+    {
+        var origin = model.Origin!;
+        if (reference.Failure is { } failure)
+            throw new CompressException(DiagnosticCode.InvalidOnnxModel,
+                $"ONNX Runtime cannot run '{origin.Path}': {failure.Message}", origin.Path,
+                "Check that the file runs in ONNX Runtime (the app's own runtime) before compressing it.", inner: failure);
+        float[] expected;
         bool wasTraining = model.training;
         using (NewDisposeScope())
         {
-            var generator = new TorchSharp.torch.Generator((ulong)seed);
-            var x = rand(inputShape, generator: generator).mul(2).sub(1);
-            input = x.data<float>().ToArray();
+            var x = tensor(reference.Input, reference.Shape);
             model.eval();
             try
             {
@@ -216,26 +289,8 @@ public static class OnnxImporter
                 model.train(wasTraining);
             }
         }
-
-        float[] actual;
-        try
-        {
-            // A check, not a deployment: basic graph optimisation and no weight pre-packing keep the session's memory
-            // near the file's size.
-            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
-            options.AddSessionConfigEntry("session.disable_prepacking", "1");
-            using var session = new InferenceSession(onnxBytes, options);
-            using var inputValue = OrtValue.CreateTensorValueFromMemory(input, inputShape);
-            using var runOptions = new RunOptions();
-            using var outputs = session.Run(runOptions, [origin.InputName], [inputValue], [origin.OutputName]);
-            actual = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new CompressException(DiagnosticCode.InvalidOnnxModel,
-                $"ONNX Runtime cannot run '{origin.Path}': {e.Message}", origin.Path,
-                "Check that the file runs in ONNX Runtime (the app's own runtime) before compressing it.", inner: e);
-        }
+        float[] actual = reference.Logits;
+        int batch = (int)reference.Shape[0];
         if (actual.Length != expected.Length)
             throw Mismatch(origin, $"ONNX Runtime returned {actual.Length} logits where the import gives {expected.Length}");
         double maxDiff = 0, maxRef = 0;
@@ -248,7 +303,7 @@ public static class OnnxImporter
         var result = new ParityResult(batch, maxDiff, maxRef, maxDiff / Math.Max(maxRef, 1e-6));
         if (!(result.MaxRelativeDifference <= OnnxVerifier.ParityTolerance))
             throw Mismatch(origin, string.Create(CultureInfo.InvariantCulture,
-                $"on {batch} seeded images (seed {seed}) the imported graph's logits differ from ONNX Runtime's: max |a-b| = {result.MaxAbsoluteDifference:G6}, max |b| = {result.MaxReference:G6}, relative {result.MaxRelativeDifference:G6} > {OnnxVerifier.ParityTolerance:G3}"));
+                $"on {batch} seeded images (seed {reference.Seed}) the imported graph's logits differ from ONNX Runtime's: max |a-b| = {result.MaxAbsoluteDifference:G6}, max |b| = {result.MaxReference:G6}, relative {result.MaxRelativeDifference:G6} > {OnnxVerifier.ParityTolerance:G3}"));
         return result;
     }
 
@@ -256,7 +311,7 @@ public static class OnnxImporter
         new(DiagnosticCode.OnnxImportMismatch, $"ONNX model '{origin.Path}' did not import faithfully: {why}.", origin.Path,
             "Nothing was trained on it. Report the model (its op histogram is in the error of --verbose runs).");
 
-    private static byte[] ReadBytes(string path)
+    private static FileStream Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -264,9 +319,9 @@ public static class OnnxImporter
                 "Check the path (relative paths are relative to the current folder, or to the spec file in a spec).");
         try
         {
-            return File.ReadAllBytes(path);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CompressException(DiagnosticCode.InvalidOnnxModel, $"ONNX model '{path}' cannot be read: {e.Message}", path,
                 "Check that the file is readable.", inner: e);
