@@ -23,14 +23,19 @@ internal static class ExportCommand
         {
             Description = "Remove output channels whose whole (folded) filter and bias are zero, where that is exact.",
         };
+        var opset = new Option<int?>("--opset")
+        {
+            Description = "ONNX opset, 11 to 21 (default: an imported model's own, else 17).",
+        };
         var command = new Command("export",
-            "Export weights to ONNX (opset 17, dynamic batch); the graph is validated and checked against ONNX Runtime before it is written.");
+            "Export weights to ONNX (opset 17 or an imported model's own, dynamic batch); the graph is validated and checked against ONNX Runtime before it is written.");
         common.AddModel(command);
         command.Add(common.Weights);
         command.Add(output);
         command.Add(fold);
         command.Add(noFold);
         command.Add(compact);
+        command.Add(opset);
         command.Add(common.Json);
         command.SetAction(r =>
         {
@@ -41,6 +46,7 @@ internal static class ExportCommand
                 Output = r.GetValue(output)!,
                 FoldBatchNorm = r.GetValue(fold) && !r.GetValue(noFold),
                 Compact = r.GetValue(compact),
+                Opset = r.GetValue(opset),
             }, context.Sink, context.Cancellation);
             if (r.GetValue(common.Json)) context.WriteJson(result);
             else

@@ -29,6 +29,9 @@ public static class ExportJob
         /// <summary>Fold BatchNorm into the convolutions; default true.</summary>
         public bool FoldBatchNorm { get; init; } = true;
 
+        /// <summary>ONNX opset (11 to 21); default null: an imported model's own, else 17.</summary>
+        public int? Opset { get; init; }
+
         /// <summary>Seed of the random parity batch; default 0.</summary>
         public int ParitySeed { get; init; }
 
@@ -58,6 +61,7 @@ public static class ExportJob
         var export = new OnnxExportOptions
         {
             FoldBatchNorm = options.FoldBatchNorm,
+            Opset = options.Opset,
             Metadata = StandardMetadata(model, options.Weights, options.FoldBatchNorm, options.Metadata),
         };
         var proto = OnnxExporter.Export(model, export);

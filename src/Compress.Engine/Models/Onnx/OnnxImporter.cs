@@ -41,17 +41,7 @@ public static class OnnxImporter
     {
         // Parsed from the file (no copy of its bytes beside the parsed model) and hashed as a stream.
         using var stream = Open(path);
-        ModelProto model;
-        try
-        {
-            model = ModelProto.Parser.ParseFrom(stream);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new CompressException(DiagnosticCode.InvalidOnnxModel,
-                $"'{path}' is not a valid ONNX model (corrupt or truncated): {e.Message}", path,
-                "Export the model again; check the file is the .onnx your app loads.", inner: e);
-        }
+        var model = Parse(() => ModelProto.Parser.ParseFrom(stream), path);
         stream.Position = 0;
         return Read(model, path, sha256: Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant());
     }
@@ -60,10 +50,15 @@ public static class OnnxImporter
     public static ImportedOnnxModel Read(byte[] bytes, string path)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        ModelProto model;
+        return Read(Parse(() => ModelProto.Parser.ParseFrom(bytes), path), path, bytes);
+    }
+
+    /// <summary>Runs <paramref name="parse"/>; CMP0504 naming <paramref name="path"/> when the bytes are not ONNX.</summary>
+    private static ModelProto Parse(Func<ModelProto> parse, string path)
+    {
         try
         {
-            model = ModelProto.Parser.ParseFrom(bytes);
+            return parse();
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -71,7 +66,6 @@ public static class OnnxImporter
                 $"'{path}' is not a valid ONNX model (corrupt or truncated): {e.Message}", path,
                 "Export the model again; check the file is the .onnx your app loads.", inner: e);
         }
-        return Read(model, path, bytes);
     }
 
     /// <summary>Converts a parsed model; <paramref name="bytes"/> (its file, for the origin's hash) may be null, or the

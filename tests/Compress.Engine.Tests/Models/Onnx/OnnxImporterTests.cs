@@ -91,6 +91,21 @@ public class OnnxImporterTests
         }
     }
 
+    [Theory]
+    [InlineData("convnext_tiny-op17-nobn.onnx", 11)] // LayerNorm decomposed, GELU spelled out
+    [InlineData("convnext_tiny-op13-nobn.onnx", 21)] // LayerNormalization and Gelu ops
+    [InlineData("mobilenet_v3_small-op17-bnkept.onnx", 13)] // HardSwish as HardSigmoid * x
+    [InlineData("efficientnet_b0-op13-bnkept.onnx", 18)] // ReduceMean axes as an input
+    public void Export_RequestedOpset_WritesEachOpInThatOpsetsFormAndMatches(string file, int opset)
+    {
+        using var model = OnnxImporter.Load(OnnxImportFixtures.Get(file).Path);
+        var exported = OnnxExporter.Export(model, new OnnxExportOptions { FoldBatchNorm = false, Opset = opset });
+        Assert.Equal(opset, exported.OpsetImport.Single(o => o.Domain.Length == 0).Version);
+        OnnxVerifier.Validate(exported);
+        var parity = OnnxVerifier.CheckParity(model, exported.ToByteArray());
+        Assert.InRange(parity.MaxRelativeDifference, 0, OnnxVerifier.ParityTolerance);
+    }
+
     /// <summary>A small copy of the built-in synthetic data (3x32x32, 10 classes), made once for all families.</summary>
     private static readonly Lazy<Compress.Engine.Data.DatasetSplits> Synthetic = new(() =>
         Compress.Engine.Data.SyntheticImages.Load(new Compress.Engine.Data.SyntheticDataOptions { TrainCount = 64, TestCount = 16 }));
