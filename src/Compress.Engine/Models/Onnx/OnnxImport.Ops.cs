@@ -212,6 +212,22 @@ internal sealed partial class OnnxImport
         return false;
     }
 
+    /// <summary>Reshape to <c>[g, C/g, H, W]</c>, Transpose <c>[0, 2, 1, 3, 4]</c>, Reshape back to <c>[C, H, W]</c> is a
+    /// channel shuffle (ShuffleNet): the first two nodes become one <see cref="ChannelShuffleNode"/>.</summary>
+    private bool TryFuseChannelShuffle(string input, long[] target, string name, string output)
+    {
+        if (target.Length != 3 || Producer(input) is not TransposeNode transpose || !transpose.Permutation.SequenceEqual([0, 2, 1, 3, 4]) ||
+            _readers.GetValueOrDefault(input) != 1) return false;
+        if (Producer(transpose.Input) is not ReshapeNode grouped || grouped.Shape.Count != 4 || _readers.GetValueOrDefault(transpose.Input) != 1)
+            return false;
+        var source = ShapeOf(grouped.Input);
+        if (source is null || !source.AsSpan().SequenceEqual(target) || grouped.Shape[0] * grouped.Shape[1] != target[0] ||
+            grouped.Shape[2] != target[1] || grouped.Shape[3] != target[2]) return false;
+        Remove(grouped);
+        Replace(transpose, new ChannelShuffleNode(name, grouped.Input, output, (int)grouped.Shape[0]));
+        return true;
+    }
+
     /// <summary>A bias vector added right after a bias-less linear layer (MatMul + Add) joins that layer.</summary>
     private bool TryAddBias(string value, FloatConstant bias, string output)
     {
@@ -338,7 +354,7 @@ internal sealed partial class OnnxImport
         string name = NodeName(node, index);
         if (perImage.AsSpan().SequenceEqual(shape)) Alias(node.Output[0], input);
         else if (perImage.Length == 1) Emit(new FlattenNode(name, input, node.Output[0]));
-        else Emit(new ReshapeNode(name, input, node.Output[0], perImage));
+        else if (!TryFuseChannelShuffle(input, perImage, name, node.Output[0])) Emit(new ReshapeNode(name, input, node.Output[0], perImage));
     }
 
     private void Squeeze(NodeProto node, int index, bool unsqueeze)

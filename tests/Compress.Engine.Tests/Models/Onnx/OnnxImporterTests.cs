@@ -46,6 +46,9 @@ public class OnnxImporterTests
     [InlineData("convnext_tiny-op17-nobn.onnx", "LayerNorm", 9)]
     [InlineData("mnasnet0_5-op17-bnkept.onnx", "GlobalAveragePool", 1)]
     [InlineData("shufflenet_v2_x0_5-op17-bnkept.onnx", "Slice", 2)]
+    [InlineData("shufflenet_v2_x0_5-op13-bnfolded.onnx", "ChannelShuffle", 4)]
+    [InlineData("shufflenet_v2_x0_5-op13-bnfolded.onnx", "Reshape", 0)]
+    [InlineData("shufflenet_v2_x0_5-op13-bnfolded.onnx", "Transpose", 0)]
     [InlineData("densenet121-op17-bnkept.onnx", "Pad", 0)]
     public void Read_PyTorchPatterns_BecomeOneNode(string file, string kind, int count)
     {
