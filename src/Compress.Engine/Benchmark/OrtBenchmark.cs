@@ -57,12 +57,15 @@ public static class OrtBenchmark
 
             if (splits is not null)
             {
-                var normalization = Normalization.FromDataset(splits.Train);
+                // The user's choice; else each artifact's own contract when it records one; else the training split's
+                // statistics.
+                var chosen = options.Data.Normalize?.Resolve(splits.Train);
+                var fromData = new Lazy<Normalization>(() => Normalization.FromDataset(splits.Train));
                 int accuracyBatch = batches[^1];
                 for (int m = 0; m < models.Count; m++)
                 {
                     sink.Progress($"Measuring accuracy of {models[m].FilePath} on {splits.Test.Count.ToString(CultureInfo.InvariantCulture)} test images");
-                    accuracy[m] = models[m].Accuracy(splits.Test, normalization, accuracyBatch, ct);
+                    accuracy[m] = models[m].Accuracy(splits.Test, chosen ?? models[m].RecordedNormalization ?? fromData.Value, accuracyBatch, ct);
                 }
             }
 

@@ -11,7 +11,8 @@ public sealed record OrtBenchmarkOptions
     /// <summary>An optional second model measured in the same run, alternating with <see cref="Model"/>. Default null.</summary>
     public string? Baseline { get; init; }
 
-    /// <summary>Data for the accuracy measurement (test split; normalisation from the training split). Default synthetic.</summary>
+    /// <summary>Data for the accuracy measurement (test split), with its normalisation: <see cref="DataOptions.Normalize"/>
+    /// when set, else the artifact's recorded contract, else the training split's statistics. Default synthetic.</summary>
     public DataOptions Data { get; init; } = new();
 
     /// <summary>Whether to measure accuracy at all (loads the data). Default true.</summary>

@@ -178,6 +178,10 @@ public sealed class OrtClassifier : IDisposable
         return 100.0 * correct / dataset.Count;
     }
 
+    /// <summary>The normalisation the model's preprocessing contract records (its <c>compress.preprocess</c> metadata), or
+    /// null for a file without one.</summary>
+    public Normalization? RecordedNormalization => Data.Preprocessing.NormalizationFrom(_session.ModelMetadata.CustomMetadataMap);
+
     /// <summary>Whether the model does its own normalisation (its metadata says <c>compress.preprocess.embedded</c>).</summary>
     public bool Embedded => Data.Preprocessing.EmbeddedNormalization(_session.ModelMetadata.CustomMetadataMap) is not null;
 
