@@ -324,20 +324,46 @@ public sealed class PrepareEngine : Microsoft.Build.Utilities.Task, ICancelableT
             return folder;
         }
 
+        // The inner builds of a multi-targeted project get here at the same time for the same folder: one at a time.
+        using var gate = Lock(folder.TrimEnd(Path.DirectorySeparatorChar) + ".lock");
+        if (gate is null)
+        {
+            Error(TaskDiagnosticCode.NativeLibraryNotFound, $"Could not prepare the engine's native folder '{folder}': another build held its lock for {LockWait.TotalMinutes:0} minutes. Build again.");
+            return null;
+        }
+        if (File.Exists(stamp) && File.ReadAllText(stamp) == signature)
+        {
+            return folder;
+        }
+
+        // Built in a folder of its own, then renamed into place: the inner builds of a multi-targeted project run this
+        // at the same time for the same folder, and none may see another's half-made files.
+        var building = folder.TrimEnd(Path.DirectorySeparatorChar) + ".building-" + Guid.NewGuid().ToString("N");
         try
         {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            Directory.CreateDirectory(folder);
+            Directory.CreateDirectory(building);
             foreach (var source in sources)
             {
-                Link(source, Path.Combine(folder, Path.GetFileName(source)));
+                Link(source, Path.Combine(building, Path.GetFileName(source)));
             }
             // A real copy: this one may be patched, and the cache must never be.
-            var copy = Path.Combine(folder, runtime.TorchSharpLibrary);
+            var copy = Path.Combine(building, runtime.TorchSharpLibrary);
             File.Copy(torchSharpLibrary, copy, overwrite: true);
             if (patch) PatchLibStdCxxNeeds(copy);
             if (Log.HasLoggedErrors) return null;
-            File.WriteAllText(stamp, signature, new UTF8Encoding(false));
+            File.WriteAllText(Path.Combine(building, StampName), signature, new UTF8Encoding(false));
+            if (!(File.Exists(stamp) && File.ReadAllText(stamp) == signature))
+            {
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+                try
+                {
+                    Directory.Move(building, folder.TrimEnd(Path.DirectorySeparatorChar));
+                }
+                catch (IOException) when (File.Exists(stamp) && File.ReadAllText(stamp) == signature)
+                {
+                    // Another inner build put an identical folder in place first.
+                }
+            }
             Log.LogMessage(MessageImportance.Normal, "Compress: native folder {0} ({1} libtorch/ONNX Runtime files linked).", folder, sources.Count);
             return folder;
         }
@@ -345,6 +371,41 @@ public sealed class PrepareEngine : Microsoft.Build.Utilities.Task, ICancelableT
         {
             Error(TaskDiagnosticCode.NativeLibraryNotFound, $"Could not prepare the engine's native folder '{folder}': {e.Message} Check the folder is writable.");
             return null;
+        }
+        finally
+        {
+            try
+            {
+                if (Directory.Exists(building)) Directory.Delete(building, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LogMessage(MessageImportance.Low, "Compress: could not remove {0}: {1}", building, e.Message);
+            }
+        }
+    }
+
+    private static readonly TimeSpan LockWait = TimeSpan.FromMinutes(5);
+
+    /// <summary>An exclusively opened lock file (other processes and nodes wait for it), or null after <see cref="LockWait"/>.</summary>
+    private static FileStream? Lock(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var deadline = DateTime.UtcNow + LockWait;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
         }
     }
 
