@@ -31,10 +31,23 @@ public sealed record BinaryNode(string Name, IReadOnlyList<string> Inputs, strin
     {
         var x = inputs[0];
         if (Inputs.Count == 2) return Apply(x, inputs[1]);
-        if (Scalar is float s)
+        if (Scalar is float s && !ConstantFirst)
         {
-            using var scalar = tensor(s, dtype: x.dtype, device: x.device);
-            return ConstantFirst ? Apply(scalar, x) : Apply(x, scalar);
+            // libtorch's scalar overloads: no tensor made for the number on every forward.
+            return Op switch
+            {
+                BinaryOp.Add => x.add(s),
+                BinaryOp.Sub => x.sub(s),
+                BinaryOp.Mul => x.mul(s),
+                BinaryOp.Div => x.div(s),
+                BinaryOp.Pow => x.pow(s),
+                _ => throw new InvalidOperationException("unreachable: " + Op),
+            };
+        }
+        if (Scalar is float first)
+        {
+            using var scalar = tensor(first, dtype: x.dtype, device: x.device);
+            return Apply(scalar, x);
         }
         var constant = ClassifierModel.OwnedTensor(module!, ConstantKey!);
         return ConstantFirst ? Apply(constant, x) : Apply(x, constant);
