@@ -137,7 +137,7 @@ internal sealed partial class OnnxImport
             throw Invalid($"its output '{outputName}' has the per-image shape {ShapeText.Format(logits)}, not [classes]");
         if (logits[0] < 2) throw Invalid($"its output '{outputName}' has {logits[0]} class(es); a classifier needs at least 2");
 
-        var (nodes, stateShapes) = Prune(inputName, output);
+        var (nodes, stateShapes) = Prune(output);
         foreach (var (key, shape) in stateShapes)
         {
             if (!_state.TryGetValue(key, out var tensor)) continue;
@@ -172,7 +172,7 @@ internal sealed partial class OnnxImport
     }
 
     /// <summary>Drops nodes nothing reads on the way to <paramref name="output"/> (and their state).</summary>
-    private (List<GraphNode> Nodes, InsertionOrderedMap<long[]> StateShapes) Prune(string input, string output)
+    private (List<GraphNode> Nodes, InsertionOrderedMap<long[]> StateShapes) Prune(string output)
     {
         var live = new HashSet<string>(StringComparer.Ordinal) { output };
         var kept = new List<GraphNode>();
@@ -194,7 +194,6 @@ internal sealed partial class OnnxImport
         var shapes = new InsertionOrderedMap<long[]>();
         foreach (var (key, shape) in _stateShapes)
             if (keys.Contains(key)) shapes.Add(key, shape);
-        _ = input;
         return (kept, shapes);
     }
 
