@@ -139,6 +139,10 @@ public static class DiagnosticCode
     public const string InvalidChannelPruningOption = "CMP0704";
     /// <summary>The model graph has a node or shape the channel dependency analysis does not support.</summary>
     public const string UnsupportedChannelGraph = "CMP0705";
+    /// <summary>A channel pruning plan (from a file) does not fit the model: other groups, channel counts or indices.</summary>
+    public const string ChannelPlanMismatch = "CMP0706";
+    /// <summary>A channel pruning plan file cannot be read: missing, not JSON, or not a plan.</summary>
+    public const string InvalidChannelPlanFile = "CMP0707";
     // 07xx layer-wise pruning. CMP0750-CMP0769: fine-grained (per-layer) magnitude pruning and the sensitivity scan.
     /// <summary>A per-layer sparsity or --layers names a parameter that is not a prunable conv/linear weight (with a did-you-mean).</summary>
     public const string UnknownPrunableParameter = "CMP0750";

@@ -159,12 +159,17 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
 
     /// <summary>A new model with the same graph and <paramref name="stateShapes"/> (weights not copied; the global
     /// generator is left as it was).</summary>
-    internal ClassifierModel WithStateShapes(IReadOnlyDictionary<string, long[]> stateShapes)
+    internal ClassifierModel WithStateShapes(IReadOnlyDictionary<string, long[]> stateShapes) =>
+        WithGraph(_graph with { StateShapes = stateShapes });
+
+    /// <summary>A new model running <paramref name="graph"/> (modules made from its state shapes, weights not copied;
+    /// the global generator is left as it was), with this model's origin and, unless given, options.</summary>
+    internal ClassifierModel WithGraph(ModelGraph graph, ModelOptions? options = null)
     {
         using var saved = TorchSharp.torch.random.get_rng_state();
         try
         {
-            return new ClassifierModel(Options, InputShape, _graph with { StateShapes = stateShapes })
+            return new ClassifierModel(options ?? Options, InputShape, graph)
             {
                 Origin = Origin, StateSources = StateSources, FixedBatch = FixedBatch,
             };

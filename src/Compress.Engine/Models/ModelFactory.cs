@@ -37,17 +37,22 @@ public static class ModelFactory
         ChannelWidths.Validate(canonical, Layout(canonical));
 
         TorchRuntime.EnsureLoaded();
-        var (input, initialization) = canonical.Architecture switch
-        {
-            "resnet18" => (ResNet18.Input, ModelInitialization.KaimingNormalFanOut),
-            "resnet18-cifar" => (ResNet18Cifar.Input, ModelInitialization.KaimingNormalFanOut),
-            "resnet56-cifar" => (ResNet56Cifar.Input, ModelInitialization.KaimingNormalFanOut),
-            "vgg-cifar" => (new InputShape(3, 32, 32), ModelInitialization.TorchDefault),
-            "lenet5" => (new InputShape(1, 28, 28), ModelInitialization.TorchDefault),
-            _ => throw new InvalidOperationException("unreachable: " + canonical.Architecture),
-        };
-        return new ClassifierModel(canonical, input, Graph(canonical), initialization);
+        var initialization = canonical.Architecture is "vgg-cifar" or "lenet5"
+            ? ModelInitialization.TorchDefault
+            : ModelInitialization.KaimingNormalFanOut;
+        return new ClassifierModel(canonical, Input(canonical), Graph(canonical), initialization);
     }
+
+    /// <summary>The natural input of a canonical architecture.</summary>
+    internal static InputShape Input(ModelOptions canonical) => canonical.Architecture switch
+    {
+        "resnet18" => ResNet18.Input,
+        "resnet18-cifar" => ResNet18Cifar.Input,
+        "resnet56-cifar" => ResNet56Cifar.Input,
+        "vgg-cifar" => new InputShape(3, 32, 32),
+        "lenet5" => new InputShape(1, 28, 28),
+        _ => throw new InvalidOperationException("unreachable: " + canonical.Architecture),
+    };
 
     /// <summary>The graph of a canonical architecture at its options' widths (no TorchSharp needed).</summary>
     internal static ModelGraph Graph(ModelOptions canonical) => canonical.Architecture switch
@@ -92,7 +97,7 @@ public static class ModelFactory
     internal static ChannelLayout Layout(ModelOptions canonical)
     {
         var graph = Graph(canonical with { Channels = null });
-        var groups = ChannelDependencyAnalyzer.Analyze(graph, graph.StateShapes);
+        var groups = ChannelDependencyAnalyzer.Analyze(graph, graph.StateShapes, Input(canonical));
         var settable = groups.Where(g => g.ExcludedReason?.Contains(ChannelDependencyAnalyzer.LogitsReason, StringComparison.Ordinal) != true)
             .SelectMany(g => g.Producers).ToHashSet(StringComparer.Ordinal);
         var defaults = graph.Nodes.Where(n => n is ConvNode or LinearNode && settable.Contains(n.StatePrefix!))

@@ -27,12 +27,5 @@ public sealed record AddNode(string Name, string Left, string Right, string Outp
 
     internal override void Lower(Export.GraphWriter writer) => writer.Node("Add", Name, Inputs, Output);
 
-    internal override void Couple(CouplingContext context)
-    {
-        var left = context.Read(this, Left);
-        var right = context.Read(this, Right);
-        if (left.Flattened != right.Flattened)
-            throw CouplingContext.Unsupported($"addition '{Name}' adds a flattened value to a feature map");
-        context.Write(Output, context.Union(left.Group, right.Group), left.Flattened);
-    }
+    internal override void Couple(CouplingContext context) => context.Tie(this, Left, Right);
 }

@@ -41,5 +41,5 @@ public sealed record AveragePoolNode(string Name, string Input, string Output, i
         node.Attribute.Add(GraphWriter.Ints("strides", Stride, Stride));
     }
 
-    internal override void Couple(CouplingContext context) => context.PassThrough(this);
+    internal override void Couple(CouplingContext context) => context.Spatial(this);
 }

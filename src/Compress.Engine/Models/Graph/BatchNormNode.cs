@@ -56,9 +56,8 @@ public sealed record BatchNormNode(string Name, string Input, string Output, str
 
     internal override void Couple(CouplingContext context)
     {
-        var input = context.Read(this, Input);
-        if (input.Flattened) throw CouplingContext.Unsupported($"BatchNorm '{Name}' reads a flattened value");
-        context[input.Group].BatchNorms.Add(Module);
-        context.Write(Output, input.Group);
+        var atoms = context.AtomsOn(this, Input, 0);
+        foreach (string key in StateKeys) context.AddMember(Module + "." + key, 0, atoms, ChannelRole.Norm, Module);
+        context.Write(Output, new ValueChannels(atoms, 0, 1));
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Compress.Engine.Export;
 using static TorchSharp.torch;
 
@@ -133,17 +132,22 @@ public sealed record BinaryNode(string Name, IReadOnlyList<string> Inputs, strin
 
     internal override void Couple(CouplingContext context)
     {
-        var left = context.Read(this, Inputs[0]);
         if (Inputs.Count == 2)
         {
-            var right = context.Read(this, Inputs[1]);
-            if (left.Flattened != right.Flattened)
-                throw CouplingContext.Unsupported($"'{Name}' combines a flattened value with a feature map");
-            context.Write(Output, context.Union(left.Group, right.Group), left.Flattened);
+            context.Tie(this, Inputs[0], Inputs[1]);
             return;
         }
+        var input = context.Read(this, Inputs[0]);
         if (ConstantKey is not null)
-            context[left.Group].Reasons.Add(string.Create(CultureInfo.InvariantCulture, $"per-channel constant '{ConstantKey}'"));
-        context.PassThrough(this);
+        {
+            // A constant as long as the channel axis (a layer scale, a per-channel shift) is indexed by the channels.
+            long[] x = context.Shape(Inputs[0]);
+            long[] c = context.StateShapes[ConstantKey];
+            int dim = input.Axis + c.Length - x.Length; // NumPy alignment from the right
+            long channels = (long)input.Atoms.Length * input.Span;
+            if (dim >= 0 && dim < c.Length && c[dim] == channels && channels > 1)
+                context.AddMember(ConstantKey, dim, input.Atoms, ChannelRole.Other, ConstantKey, input.Span);
+        }
+        context.Write(Output, input);
     }
 }

@@ -39,4 +39,22 @@ public sealed record ChannelShuffleNode(string Name, string Input, string Output
         writer.Node("Transpose", p + "swapped", [p + "grouped"], p + "swapped").Attribute.Add(GraphWriter.Ints("perm", 0, 2, 1, 3, 4));
         writer.Node("Reshape", Name, [p + "swapped", writer.Int64s(p + "shape", [-1, x[0], x[1], x[2]])], Output);
     }
+
+    internal override void Couple(CouplingContext context)
+    {
+        var atoms = context.AtomsOn(this, Input, 0);
+        int per = atoms.Length / Groups;
+        // Output channel i*g + j is input channel j*per + i. For the shuffle to stay one after pruning, every block must
+        // lose the same positions: position i of every block is tied into one channel.
+        var output = new int[atoms.Length];
+        for (int j = 0; j < Groups; j++)
+        {
+            for (int i = 0; i < per; i++)
+            {
+                if (j > 0) context.UniteAtoms(atoms[i], atoms[(j * per) + i]);
+                output[(i * Groups) + j] = atoms[(j * per) + i];
+            }
+        }
+        context.Write(Output, new ValueChannels(output, 0, 1));
+    }
 }

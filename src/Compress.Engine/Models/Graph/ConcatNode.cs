@@ -32,4 +32,24 @@ public sealed record ConcatNode(string Name, IReadOnlyList<string> Inputs, strin
 
     internal override void Lower(GraphWriter writer) =>
         writer.Node("Concat", Name, Inputs, Output).Attribute.Add(GraphWriter.Int("axis", Axis));
+
+    internal override void Couple(CouplingContext context)
+    {
+        var inputs = Inputs.Select(i => context.Read(this, i)).ToList();
+        int axis = Axis - 1;
+        if (inputs.All(i => i.Axis == axis && i.Span == inputs[0].Span))
+        {
+            // Along channels: each input keeps its own group, at its offset in the output.
+            context.Write(Output, new ValueChannels([.. inputs.SelectMany(i => i.Atoms)], axis, inputs[0].Span));
+            return;
+        }
+        if (inputs.All(i => i.Axis != axis))
+        {
+            // Along another axis: every input's channels meet the same channels of the output.
+            for (int i = 1; i < Inputs.Count; i++) context.Tie(this, Inputs[0], Inputs[i], write: false);
+            context.Write(Output, context.Read(this, Inputs[0]));
+            return;
+        }
+        context.Write(Output, context.Opaque(Output, axis, $"concatenation '{Name}' joins values whose channels lie on different axes", [.. inputs]));
+    }
 }

@@ -17,6 +17,17 @@ public sealed record FlattenNode(string Name, string Input, string Output) : Gra
     internal override void Lower(Export.GraphWriter writer) =>
         writer.Node("Flatten", Name, [Input], Output).Attribute.Add(Export.GraphWriter.Int("axis", 1));
 
-    internal override void Couple(CouplingContext context) =>
-        context.Write(Output, context.Read(this, Input).Group, flattened: true);
+    internal override void Couple(CouplingContext context)
+    {
+        var input = context.Read(this, Input);
+        long[] shape = context.Shape(Input);
+        if (input.Axis != 0)
+        {
+            context.Write(Output, context.Opaque(Output, 0, $"flatten '{Name}' interleaves channels on axis {input.Axis + 1}", input));
+            return;
+        }
+        // Channel-major: channel c becomes the block of features c*F .. c*F+F-1.
+        long span = input.Span * ShapeContext.Product(shape.Skip(1));
+        context.Write(Output, new ValueChannels(input.Atoms, 0, checked((int)span)));
+    }
 }

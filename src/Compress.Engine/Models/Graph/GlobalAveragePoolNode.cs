@@ -21,5 +21,5 @@ public sealed record GlobalAveragePoolNode(string Name, string Input, string Out
 
     internal override void Lower(Export.GraphWriter writer) => writer.Node("GlobalAveragePool", Name, Inputs, Output);
 
-    internal override void Couple(CouplingContext context) => context.PassThrough(this);
+    internal override void Couple(CouplingContext context) => context.Spatial(this);
 }

@@ -62,9 +62,20 @@ public abstract record GraphNode(string Name, IReadOnlyList<string> Inputs, stri
         throw writer.Unsupported(this, $"it is a {GetType().Name}, which the ONNX exporter does not support");
 
     /// <summary>
-    /// Records how the node moves channels between values for channel pruning (which channel group its output belongs
-    /// to, which modules produce, normalise or consume a group). Kinds without a rule give CMP0705.
+    /// Records how the node moves channels for channel pruning: which channel atoms its output carries on which axis,
+    /// which atoms it ties together, which of its state tensors' dimensions are indexed by channels. The default, for a
+    /// kind without a rule, keeps every channel it reads and writes (their groups are excluded, with the reason).
     /// </summary>
-    internal virtual void Couple(CouplingContext context) =>
-        throw CouplingContext.Unsupported($"graph node '{Name}' is a {GetType().Name}, which channel pruning does not support");
+    internal virtual void Couple(CouplingContext context)
+    {
+        var inputs = Inputs.Select(context.TryRead).ToArray();
+        context.Write(Output, context.Opaque(Output, 0, $"'{Name}' is a {Kind}, which channel pruning does not follow", inputs));
+    }
+
+    /// <summary>
+    /// This node in the channel-pruned graph: kinds with channel counts of their own (a slice's bounds, a reshape's
+    /// target) recompute them from what <paramref name="context"/> says is kept; the rest come back unchanged (their
+    /// sizes follow the state tensors).
+    /// </summary>
+    internal virtual GraphNode Resize(ResizeContext context) => this;
 }

@@ -60,4 +60,17 @@ public sealed record LayerNormNode(string Name, string Input, string Output, str
         writer.Node("Mul", p + "scaled", [p + "normalized", Module + ".weight"], p + "scaled");
         writer.Node("Add", Name, [p + "scaled", Module + ".bias"], Output);
     }
+
+    internal override void Couple(CouplingContext context)
+    {
+        var input = context.Read(this, Input);
+        int last = context.Shape(Input).Length - 1;
+        if (input.Axis == last && input.Span == 1)
+        {
+            // Normalised over the channels (channels-last), per position: its vectors shrink with them.
+            context.AddMember(Module + ".weight", 0, input.Atoms, ChannelRole.Norm, Module);
+            context.AddMember(Module + ".bias", 0, input.Atoms, ChannelRole.Norm, Module);
+        }
+        context.Write(Output, input);
+    }
 }

@@ -74,9 +74,18 @@ public sealed record LinearNode(string Name, string Input, string Output, string
     internal override void Couple(CouplingContext context)
     {
         var input = context.Read(this, Input);
-        int output = context.NewGroup();
-        context[input.Group].Consumers.Add((Module, true));
-        context[output].Producers.Add(Module);
-        context.Write(Output, output);
+        int last = context.Shape(Input).Length - 1;
+        if (input.Axis != last)
+        {
+            // A layer over another axis (token mixing): the channels pass through untouched.
+            context.Write(Output, input);
+            return;
+        }
+        long[] w = context.StateShapes[Module + ".weight"];
+        var output = context.Produce(checked((int)w[0]));
+        context.AddMember(Module + ".weight", 0, output, ChannelRole.Producer, Module);
+        context.AddMember(Module + ".bias", 0, output, ChannelRole.Producer, Module);
+        context.AddMember(Module + ".weight", 1, input.Atoms, ChannelRole.Consumer, Module, input.Span);
+        context.Write(Output, new ValueChannels(output, last, 1));
     }
 }

@@ -40,5 +40,5 @@ public sealed record MaxPoolNode(string Name, string Input, string Output, int K
         node.Attribute.Add(Export.GraphWriter.Ints("strides", Stride, Stride));
     }
 
-    internal override void Couple(CouplingContext context) => context.PassThrough(this);
+    internal override void Couple(CouplingContext context) => context.Spatial(this);
 }

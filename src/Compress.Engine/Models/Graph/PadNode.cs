@@ -29,5 +29,5 @@ public sealed record PadNode(string Name, string Input, string Output, int Top, 
     internal override void Lower(GraphWriter writer) => writer.Node("Pad", Name,
         [Input, writer.Int64s(Name + ".pads", [0, 0, Top, Left, 0, 0, Bottom, Right]), writer.Scalar(Name + ".value", Value)], Output);
 
-    internal override void Couple(CouplingContext context) => context.PassThrough(this);
+    internal override void Couple(CouplingContext context) => context.Spatial(this);
 }

@@ -47,4 +47,17 @@ public sealed record ReduceMeanNode(string Name, string Input, string Output, IR
             node.Attribute.Add(GraphWriter.Int("keepdims", KeepDims ? 1 : 0));
         }
     }
+
+    internal override void Couple(CouplingContext context)
+    {
+        var input = context.Read(this, Input);
+        if (Axes.Contains(input.Axis + 1))
+        {
+            context.Write(Output, context.Opaque(Output, input.Axis,
+                $"mean '{Name}' is taken over the channels (a LayerNorm not fused at import, or a mean over features)", input));
+            return;
+        }
+        int axis = KeepDims ? input.Axis : input.Axis - Axes.Count(a => a - 1 < input.Axis);
+        context.Write(Output, input with { Axis = axis });
+    }
 }

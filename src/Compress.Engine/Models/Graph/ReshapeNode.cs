@@ -26,4 +26,24 @@ public sealed record ReshapeNode(string Name, string Input, string Output, IRead
 
     internal override void Lower(GraphWriter writer) =>
         writer.Node("Reshape", Name, [Input, writer.Int64s(Name + ".shape", [-1, .. Shape])], Output);
+
+    internal override void Couple(CouplingContext context)
+    {
+        var input = context.Read(this, Input);
+        long[] x = context.Shape(Input);
+        // Only a reshape that leaves every axis up to the channels alone keeps them where they were.
+        bool keeps = input.Axis < Shape.Count && Enumerable.Range(0, input.Axis + 1).All(d => Shape[d] == x[d]);
+        context.Write(Output, keeps ? input
+            : context.Opaque(Output, 0, $"reshape '{Name}' moves the channels of '{Input}'", input));
+    }
+
+    internal override GraphNode Resize(ResizeContext context)
+    {
+        var input = context.Channels(Input);
+        long channels = (long)context.Kept(input.Atoms) * input.Span;
+        if (input.Axis >= Shape.Count || Shape[input.Axis] == channels) return this;
+        var shape = Shape.ToArray();
+        shape[input.Axis] = channels;
+        return this with { Shape = shape };
+    }
 }

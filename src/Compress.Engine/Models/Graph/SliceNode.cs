@@ -29,4 +29,33 @@ public sealed record SliceNode(string Name, string Input, string Output, int Axi
 
     internal override void Lower(GraphWriter writer) => writer.Node("Slice", Name,
         [Input, writer.Int64s(Name + ".starts", [Start]), writer.Int64s(Name + ".ends", [End]), writer.Int64s(Name + ".axes", [Axis])], Output);
+
+    internal override void Couple(CouplingContext context)
+    {
+        var input = context.Read(this, Input);
+        int axis = Axis - 1;
+        if (input.Axis != axis)
+        {
+            context.Write(Output, input);
+            return;
+        }
+        if (Start % input.Span != 0 || End % input.Span != 0)
+        {
+            context.Write(Output, context.Opaque(Output, axis, $"slice '{Name}' cuts through a flattened channel", input));
+            return;
+        }
+        // A split along channels: the output is that part of the input's channels.
+        int from = (int)(Start / input.Span), to = (int)(End / input.Span);
+        context.Write(Output, new ValueChannels(input.Atoms[from..to], axis, input.Span));
+    }
+
+    internal override GraphNode Resize(ResizeContext context)
+    {
+        var input = context.Channels(Input);
+        if (input.Axis != Axis - 1) return this;
+        int from = (int)(Start / input.Span), to = (int)(End / input.Span);
+        long start = (long)context.Kept(input.Atoms[..from]) * input.Span;
+        long end = start + ((long)context.Kept(input.Atoms[from..to]) * input.Span);
+        return start == Start && end == End ? this : this with { Start = start, End = end };
+    }
 }

@@ -27,4 +27,17 @@ public sealed record TransposeNode(string Name, string Input, string Output, IRe
 
     internal override void Lower(GraphWriter writer) =>
         writer.Node("Transpose", Name, [Input], Output).Attribute.Add(GraphWriter.Ints("perm", Permutation.Select(p => (long)p).ToArray()));
+
+    internal override void Couple(CouplingContext context)
+    {
+        var input = context.Read(this, Input);
+        if (input.Span != 1)
+        {
+            context.Write(Output, context.Opaque(Output, 0, $"transpose '{Name}' reorders a flattened value", input));
+            return;
+        }
+        // Output axis i is input axis Permutation[i] (batched axes): the channels move with theirs.
+        int axis = Enumerable.Range(1, Permutation.Count - 1).First(i => Permutation[i] - 1 == input.Axis) - 1;
+        context.Write(Output, input with { Axis = axis });
+    }
 }

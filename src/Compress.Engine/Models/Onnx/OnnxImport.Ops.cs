@@ -88,7 +88,10 @@ internal sealed partial class OnnxImport
         string prefix = ClaimPrefix(weight.Source, ".weight", name);
         AddState(prefix + ".weight", weight.Dims, weight);
         if (bias is not null) AddState(prefix + ".bias", bias.Dims, bias);
-        Emit(new ConvNode(name, input, node.Output[0], prefix, stride, padding, dilation, groups, bias is not null));
+        // One filter per channel (weight [C, 1, kH, kW], C groups): a depthwise convolution, whose group count follows
+        // its channels when they are pruned.
+        bool depthwise = groups > 1 && weight.Dims[1] == 1 && weight.Dims[0] == groups;
+        Emit(new ConvNode(name, input, node.Output[0], prefix, stride, padding, dilation, groups, bias is not null, depthwise));
     }
 
     private void BatchNorm(NodeProto node, int index)

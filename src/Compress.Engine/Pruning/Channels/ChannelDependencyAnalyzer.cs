@@ -1,4 +1,4 @@
-using System.Globalization;
+using Compress.Engine.Benchmark;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
 using Compress.Engine.Models.Graph;
@@ -8,9 +8,9 @@ namespace Compress.Engine.Pruning.Channels;
 
 /// <summary>
 /// Finds the channel groups of a model (<see cref="ChannelGroup"/>) from its <see cref="ModelGraph"/> and state-dict
-/// shapes: which out channels, BatchNorms and input channels must shrink together for the pruned model to stay
-/// well-formed. Channels flow through ReLU, max-pool, global average pooling and flatten unchanged; an addition ties
-/// both inputs' groups into one.
+/// shapes: which channels of which tensors must shrink together for the pruned model to stay well-formed, following
+/// each node kind's coupling rule (<see cref="GraphNode"/>'s <c>Couple</c>; Torch-Pruning's rules on our graph).
+/// Nothing the rules cannot follow is guessed: such groups are listed as excluded, with the reason.
 /// </summary>
 public static class ChannelDependencyAnalyzer
 {
@@ -20,118 +20,203 @@ public static class ChannelDependencyAnalyzer
     /// <summary>Reason for the group of the classifier's outputs (one logit per class).</summary>
     public const string LogitsReason = "classifier outputs (logits)";
 
-    /// <summary>Reason for a group read or written by a grouped convolution (its channel blocks cannot shrink freely).</summary>
-    public const string GroupedConvolutionReason = "grouped convolution";
-
-    /// <summary>Reason for a group with a producer or BatchNorm the user asked to leave alone.</summary>
+    /// <summary>Reason for a group with a layer the user asked to leave alone.</summary>
     public const string IgnoredReason = "ignored by user";
 
     /// <summary>The groups of <paramref name="model"/> (<see cref="ClassifierModel.DescribeGraph"/>, its state dict).</summary>
-    /// <exception cref="CompressException">As <see cref="Analyze(ModelGraph, IReadOnlyDictionary{string, long[]}, IEnumerable{string}?)"/>.</exception>
-    public static IReadOnlyList<ChannelGroup> Analyze(ClassifierModel model, IEnumerable<string>? ignoredLayers = null)
+    /// <exception cref="CompressException">As <see cref="Analyze(ModelGraph, IReadOnlyDictionary{string, long[]}, InputShape, IEnumerable{string}?)"/>.</exception>
+    public static IReadOnlyList<ChannelGroup> Analyze(ClassifierModel model, IEnumerable<string>? ignoredLayers = null) =>
+        AnalyzeModel(model, ignoredLayers).Groups;
+
+    /// <summary>
+    /// The channel groups of <paramref name="graph"/>, in graph order of their first value (the network input's group
+    /// first). <paramref name="shapes"/> maps state-dict keys to shapes; channel counts come from them and from shape
+    /// inference on an image of <paramref name="input"/>. Groups of the network input and of the logits are excluded,
+    /// and so is every group in which one of <paramref name="ignoredLayers"/> (module names) is a member.
+    /// </summary>
+    /// <exception cref="CompressException">CMP0702 for an ignored layer that is not a layer of the graph (with a
+    /// suggestion); CMP0705 for a graph whose values cannot be followed at all; CMP0105/CMP0106 when the shapes do not
+    /// fit the graph.</exception>
+    public static IReadOnlyList<ChannelGroup> Analyze(ModelGraph graph, IReadOnlyDictionary<string, long[]> shapes, InputShape input,
+        IEnumerable<string>? ignoredLayers = null) => AnalyzeGraph(graph, shapes, input, ignoredLayers).Groups;
+
+    internal static ChannelAnalysis AnalyzeModel(ClassifierModel model, IEnumerable<string>? ignoredLayers)
     {
         ArgumentNullException.ThrowIfNull(model);
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var (key, value) in model.OrderedStateDict()) shapes[key] = value.shape;
-        return Analyze(model.DescribeGraph(), shapes, ignoredLayers);
+        return AnalyzeGraph(model.DescribeGraph(), shapes, model.InputShape, ignoredLayers);
     }
 
-    /// <summary>
-    /// The channel groups of <paramref name="graph"/>, in graph order of their first value (the network input's group
-    /// first). <paramref name="shapes"/> maps state-dict keys (<c>layer1.0.conv1.weight</c>, <c>bn1.weight</c>, ...)
-    /// to shapes; the channel counts come from them. Groups of the network input and of the logits are excluded, and
-    /// so is every group in which one of <paramref name="ignoredLayers"/> (module names) is a producer or BatchNorm.
-    /// </summary>
-    /// <exception cref="CompressException">CMP0702 for an ignored layer that is not a convolution, BatchNorm or linear
-    /// module of the graph (with a suggestion); CMP0705 for a node kind the analysis does not know, or shapes that
-    /// disagree within a group.</exception>
-    public static IReadOnlyList<ChannelGroup> Analyze(ModelGraph graph, IReadOnlyDictionary<string, long[]> shapes,
-        IEnumerable<string>? ignoredLayers = null)
+    internal static ChannelAnalysis AnalyzeGraph(ModelGraph graph, IReadOnlyDictionary<string, long[]> shapes, InputShape input,
+        IEnumerable<string>? ignoredLayers)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(shapes);
+        ArgumentNullException.ThrowIfNull(input);
         var ignored = CheckIgnored(graph, ignoredLayers);
 
-        var context = new CouplingContext(graph.Input);
+        var profile = ModelProfiler.Profile(graph, shapes, input);
+        var values = new Dictionary<string, long[]>(StringComparer.Ordinal) { [graph.Input] = [input.Channels, input.Height, input.Width] };
+        for (int i = 0; i < graph.Nodes.Count; i++) values[graph.Nodes[i].Output] = [.. profile.Layers[i].OutputShape];
+
+        var context = new CouplingContext(graph.Input, values, shapes);
         foreach (var node in graph.Nodes) node.Couple(context);
         if (context.TryRead(graph.Output) is not { } logits)
-            throw Unsupported($"no node writes the graph output '{graph.Output}'");
-        context[logits.Group].Reasons.Add(LogitsReason);
-
-        // Merge by root, keeping graph order (raw ids grow in graph order; a root is its set's smallest id).
-        var merged = new SortedDictionary<int, RawChannelGroup>();
-        for (int g = 0; g < context.Groups.Count; g++)
-        {
-            int root = context.Find(g);
-            if (!merged.TryGetValue(root, out var into)) merged[root] = into = new RawChannelGroup();
-            var raw = context[g];
-            into.IsInput |= raw.IsInput;
-            into.Producers.AddRange(raw.Producers);
-            into.BatchNorms.AddRange(raw.BatchNorms);
-            into.Consumers.AddRange(raw.Consumers);
-            into.Reasons.AddRange(raw.Reasons);
-        }
-
-        var result = new List<ChannelGroup>();
-        foreach (var group in merged.Values)
-        {
-            if (group.Producers.Count == 0 && !group.IsInput) continue; // cannot happen: every group starts at a producer
-            result.Add(Build(result.Count, group, shapes, ignored));
-        }
-        return result;
+            throw CouplingContext.Unsupported($"no node writes the graph output '{graph.Output}'");
+        context.Exclude(logits.Atoms, LogitsReason);
+        return Build(context, ignored);
     }
 
-    private static ChannelGroup Build(int id, RawChannelGroup group, IReadOnlyDictionary<string, long[]> shapes, HashSet<string> ignored)
+    private static ChannelAnalysis Build(CouplingContext context, HashSet<string> ignored)
     {
-        var reasons = new List<string>();
-        if (group.IsInput) reasons.Add(NetworkInputReason);
-        reasons.AddRange(group.Reasons);
-        if (group.Producers.Concat(group.BatchNorms).Any(ignored.Contains)) reasons.Add(IgnoredReason);
-
-        long channels;
-        if (group.Producers.Count > 0)
+        // Final groups by root (a root is its set's smallest raw id, so graph order is kept); their channels are the
+        // distinct atom classes in birth order.
+        var rawByRoot = new SortedDictionary<int, List<int>>();
+        for (int g = 0; g < context.Groups.Count; g++)
         {
-            channels = Shape(shapes, group.Producers[0] + ".weight")[0];
-            foreach (string producer in group.Producers)
+            int root = context.FindGroup(g);
+            if (!rawByRoot.TryGetValue(root, out var list)) rawByRoot[root] = list = [];
+            list.Add(g);
+        }
+        var memberGroups = new HashSet<int>();
+        foreach (var member in context.Members)
+            foreach (int atom in member.Atoms) memberGroups.Add(context.FindGroup(context.BirthGroup(atom)));
+
+        var atomGroup = new int[context.AtomCount];
+        var atomChannel = new int[context.AtomCount];
+        Array.Fill(atomGroup, -1);
+        var groups = new List<GroupBuilder>();
+        foreach (var (root, raws) in rawByRoot)
+        {
+            bool isInput = raws.Any(r => context.Groups[r].IsInput);
+            if (!isInput && !memberGroups.Contains(root)) continue; // nothing holds these channels
+            var builder = new GroupBuilder(groups.Count, isInput);
+            var classChannel = new Dictionary<int, int>();
+            foreach (int r in raws)
             {
-                long[] shape = Shape(shapes, producer + ".weight");
-                if (shape[0] != channels) throw Mismatch(group.Producers[0], channels, producer + ".weight", shape);
-                if (shapes.TryGetValue(producer + ".bias", out var bias) && (bias.Length != 1 || bias[0] != channels))
-                    throw Mismatch(group.Producers[0], channels, producer + ".bias", bias);
+                var raw = context.Groups[r];
+                foreach (int atom in raw.Atoms)
+                {
+                    int cls = context.FindAtom(atom);
+                    if (!classChannel.TryGetValue(cls, out int channel)) classChannel[cls] = channel = classChannel.Count;
+                    atomGroup[atom] = builder.Id;
+                    atomChannel[atom] = channel;
+                }
+                builder.Reasons.AddRange(raw.Reasons);
+            }
+            builder.Channels = classChannel.Count;
+            groups.Add(builder);
+        }
+
+        foreach (var member in context.Members)
+        {
+            foreach (int g in member.Atoms.Select(a => atomGroup[a]).Distinct())
+            {
+                var group = groups[g];
+                switch (member.Role)
+                {
+                    case ChannelRole.Producer: group.Producers.Add(member.Layer); break;
+                    case ChannelRole.Norm: group.BatchNorms.Add(member.Layer); break;
+                    case ChannelRole.Consumer:
+                    case ChannelRole.GroupedConsumer: group.Consumers.Add((member.Layer, member.Span)); break;
+                    default: group.Others.Add(member.Layer); break;
+                }
+                bool consumes = member.Role is ChannelRole.Consumer or ChannelRole.GroupedConsumer;
+                if (ignored.Contains(member.Layer) && !consumes) group.Reasons.Add(IgnoredReason);
             }
         }
-        else
-        {
-            // The network input: as many channels as its first (convolution) consumer reads.
-            var first = group.Consumers.FirstOrDefault();
-            if (first.Module is null) throw Unsupported("the network input is not read by any convolution or linear layer");
-            channels = Shape(shapes, first.Module + ".weight")[1];
-        }
-        if (channels < 1) throw Unsupported($"'{group.Producers.FirstOrDefault()}' has no output channels");
 
-        foreach (string bn in group.BatchNorms)
+        ApplyPartitions(context, groups, atomGroup, atomChannel);
+        CheckOrder(context, groups, atomGroup, atomChannel);
+
+        var result = groups.Select(b => b.ToGroup()).ToList();
+        return new ChannelAnalysis(result, context.Members, atomGroup, atomChannel,
+            groups.Select(g => g.Partition).ToArray(), context.Values);
+    }
+
+    /// <summary>
+    /// Grouped convolutions: each block of the channels they read or write must keep the same number of channels.
+    /// The finest split of a group is kept; a split that covers only part of a group, mixes groups or disagrees with
+    /// another excludes the group.
+    /// </summary>
+    private static void ApplyPartitions(CouplingContext context, List<GroupBuilder> groups, int[] atomGroup, int[] atomChannel)
+    {
+        foreach (var (atoms, blocks, layer) in context.Partitions)
         {
-            foreach (string key in new[] { ".weight", ".bias", ".running_mean", ".running_var" })
+            var involved = atoms.Select(a => atomGroup[a]).Where(g => g >= 0).Distinct().ToList();
+            string? problem = null;
+            if (involved.Count != 1)
             {
-                if (!shapes.TryGetValue(bn + key, out var shape)) continue; // affine=False or no running stats
-                if (shape.Length != 1 || shape[0] != channels) throw Mismatch(Anchor(group), channels, bn + key, shape);
+                problem = $"grouped convolution '{layer}' reads or writes channels of several groups";
+            }
+            else
+            {
+                var group = groups[involved[0]];
+                int size = atoms.Length / blocks;
+                var partition = new int[blocks][];
+                for (int b = 0; b < blocks; b++)
+                    partition[b] = atoms.Skip(b * size).Take(size).Select(a => atomChannel[a]).ToArray();
+                var all = partition.SelectMany(p => p).ToList();
+                if (all.Distinct().Count() != all.Count || all.Count != group.Channels)
+                {
+                    problem = $"grouped convolution '{layer}' reads or writes part of the group, or a channel twice";
+                }
+                else if (group.Partition is null || group.Partition.Length < blocks)
+                {
+                    if (group.Partition is not null && !Refines(partition, group.Partition))
+                        problem = $"grouped convolutions split the channels into blocks that do not nest ('{layer}')";
+                    else group.Partition = partition;
+                }
+                else if (!Refines(group.Partition, partition))
+                {
+                    problem = $"grouped convolutions split the channels into blocks that do not nest ('{layer}')";
+                }
+            }
+            if (problem is not null)
+                foreach (int g in involved) groups[g].Reasons.Add(problem);
+        }
+    }
+
+    /// <summary>Whether every block of <paramref name="fine"/> lies inside one block of <paramref name="coarse"/>.</summary>
+    private static bool Refines(int[][] fine, int[][] coarse)
+    {
+        var blockOf = new Dictionary<int, int>();
+        for (int b = 0; b < coarse.Length; b++)
+            foreach (int c in coarse[b]) blockOf[c] = b;
+        return fine.All(block => block.Select(c => blockOf.GetValueOrDefault(c, -1)).Distinct().Count() == 1);
+    }
+
+    /// <summary>
+    /// A group may be reordered only where every value and tensor holds all its channels as one run in the group's
+    /// order; then one permutation applies everywhere. Otherwise (split, repeated, interleaved) channels keep their order.
+    /// </summary>
+    private static void CheckOrder(CouplingContext context, List<GroupBuilder> groups, int[] atomGroup, int[] atomChannel)
+    {
+        var layouts = context.Values.Values.Select(v => v.Atoms).Concat(context.Members.Select(m => m.Atoms));
+        foreach (int[] atoms in layouts)
+        {
+            int p = 0;
+            while (p < atoms.Length)
+            {
+                int g = atomGroup[atoms[p]];
+                if (g < 0) { p++; continue; }
+                var group = groups[g];
+                if (!group.Reorderable) { p++; continue; }
+                bool run = atomChannel[atoms[p]] == 0 && p + group.Channels <= atoms.Length;
+                for (int k = 1; run && k < group.Channels; k++)
+                    run = atomGroup[atoms[p + k]] == g && atomChannel[atoms[p + k]] == k;
+                if (run)
+                {
+                    p += group.Channels;
+                }
+                else
+                {
+                    group.Reorderable = false;
+                    p++;
+                }
             }
         }
-
-        var consumers = new List<ChannelConsumer>();
-        foreach (var (module, isLinear) in group.Consumers)
-        {
-            long[] shape = Shape(shapes, module + ".weight");
-            long inFeatures = shape[1];
-            bool fits = isLinear
-                ? inFeatures % channels == 0
-                : inFeatures == channels || group.Reasons.Contains(GroupedConvolutionReason); // grouped: in/groups
-            if (!fits) throw Mismatch(Anchor(group), channels, module + ".weight", shape);
-            consumers.Add(new ChannelConsumer(module, isLinear ? (int)(inFeatures / channels) : 1));
-        }
-
-        return new ChannelGroup(id, (int)channels, group.Producers.ToList(), group.BatchNorms.ToList(), consumers,
-            reasons.Count == 0 ? null : string.Join("; ", reasons.Distinct(StringComparer.Ordinal)));
     }
 
     private static HashSet<string> CheckIgnored(ModelGraph graph, IEnumerable<string>? ignoredLayers)
@@ -149,7 +234,7 @@ public static class ChannelDependencyAnalyzer
         return ignored;
     }
 
-    /// <summary>The module names of the graph's convolutions, BatchNorms and linear layers, in graph order.</summary>
+    /// <summary>The module names of the graph's layers with state, in graph order.</summary>
     internal static List<string> LayerNames(ModelGraph graph) => graph.Nodes
         .Select(n => n.StatePrefix).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
 
@@ -163,18 +248,46 @@ public static class ChannelDependencyAnalyzer
                   string.Join(", ", known.Take(4).Select(k => "'" + k + "'")) + ".");
     }
 
-    private static string Anchor(RawChannelGroup group) => group.Producers.FirstOrDefault() ?? "the network input";
-
-    private static long[] Shape(IReadOnlyDictionary<string, long[]> shapes, string key)
+    private sealed class GroupBuilder(int id, bool isInput)
     {
-        if (!shapes.TryGetValue(key, out var shape) || shape.Length < 2)
-            throw Unsupported($"the state dict has no weight '{key}' of rank 2 or more");
-        return shape;
+        public int Id { get; } = id;
+        public int Channels { get; set; }
+        public List<string> Producers { get; } = [];
+        public List<string> BatchNorms { get; } = [];
+        public List<(string Module, int Span)> Consumers { get; } = [];
+        public List<string> Others { get; } = [];
+        public List<string> Reasons { get; } = [];
+        public int[][]? Partition { get; set; }
+        public bool Reorderable { get; set; } = true;
+
+        public ChannelGroup ToGroup()
+        {
+            var reasons = new List<string>();
+            if (isInput) reasons.Add(NetworkInputReason);
+            reasons.AddRange(Reasons);
+            return new ChannelGroup(Id, Channels, Distinct(Producers), Distinct(BatchNorms),
+                Consumers.DistinctBy(c => c.Module).Select(c => new ChannelConsumer(c.Module, c.Span)).ToList(),
+                reasons.Count == 0 ? null : string.Join("; ", reasons.Distinct(StringComparer.Ordinal)))
+            {
+                Others = Distinct(Others),
+                Blocks = Partition?.Length ?? 1,
+                Reorderable = Reorderable,
+            };
+        }
+
+        private static List<string> Distinct(List<string> names) => names.Distinct(StringComparer.Ordinal).ToList();
     }
-
-    private static CompressException Mismatch(string anchor, long channels, string key, long[] shape) =>
-        Unsupported($"'{key}' has shape {ShapeText.Format(shape)}, which does not fit the {channels.ToString(CultureInfo.InvariantCulture)} " +
-                    $"channels of '{anchor}''s group");
-
-    private static CompressException Unsupported(string what) => CouplingContext.Unsupported(what);
 }
+
+/// <summary>
+/// The full result of <see cref="ChannelDependencyAnalyzer"/>: the groups, and where each channel of each group sits in
+/// every state tensor and value (what the pruner needs to cut and to rewrite nodes).
+/// </summary>
+/// <param name="Groups">The groups, by id.</param>
+/// <param name="Members">Every state tensor dimension indexed by channels.</param>
+/// <param name="AtomGroup">Group of each atom (-1 for atoms of values no state tensor holds).</param>
+/// <param name="AtomChannel">Channel index within its group of each atom.</param>
+/// <param name="Partitions">Per group, its grouped-convolution blocks (channel indices), or null.</param>
+/// <param name="Values">The channel layout of every value.</param>
+internal sealed record ChannelAnalysis(IReadOnlyList<ChannelGroup> Groups, IReadOnlyList<ChannelMember> Members,
+    int[] AtomGroup, int[] AtomChannel, int[][]?[] Partitions, IReadOnlyDictionary<string, ValueChannels> Values);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Compress.Engine.Diagnostics;
 using Compress.Engine.Models;
+using Compress.Engine.Models.Graph;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,16 +17,19 @@ public static class ChannelPruner
 {
     /// <summary>
     /// Prunes <paramref name="model"/> (left untouched) into a new, smaller model with the kept weights copied by
-    /// index. Deterministic: the same weights and options give the same result, on any device. The global torch
-    /// generator is left as it was (the new model's throw-away initial weights draw from it).
+    /// index: the same graph with narrower tensors (a slice's bounds and a reshape's target recomputed), so any graph
+    /// the analysis follows, built-in or imported, trains, saves and exports like any other model. Deterministic: the
+    /// same weights and options give the same result, on any device. The global torch generator is left as it was.
     /// </summary>
     /// <exception cref="CompressException">As <see cref="Plan"/>.</exception>
     public static ChannelPruningResult Prune(ClassifierModel model, ChannelPruningOptions options)
     {
-        var plan = Plan(model, options);
-        long before = model.ParameterCount();
-        var pruned = Build(model, plan);
-        return new ChannelPruningResult(pruned, plan, before);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        CheckOptions(options);
+        var analysis = ChannelDependencyAnalyzer.AnalyzeModel(model, options.IgnoredLayers);
+        var plan = MakePlan(model, analysis, options);
+        return Apply(model, analysis, plan);
     }
 
     /// <summary>
@@ -35,40 +39,68 @@ public static class ChannelPruner
     /// <exception cref="CompressException">CMP0701 for a ratio outside [0, 1) or NaN; CMP0702 for an ignored layer or
     /// per-layer ratio naming a module the model lacks (with a suggestion); CMP0703 for a per-group list of the wrong
     /// length; CMP0704 for contradicting options or a per-layer ratio on a layer that cannot be pruned; CMP0705 for a
-    /// graph the analysis does not support.</exception>
+    /// graph the analysis cannot follow at all.</exception>
     public static IReadOnlyList<PrunedChannelGroup> Plan(ClassifierModel model, ChannelPruningOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         CheckOptions(options);
+        return MakePlan(model, ChannelDependencyAnalyzer.AnalyzeModel(model, options.IgnoredLayers), options);
+    }
 
+    /// <summary>
+    /// Builds the model <paramref name="plan"/> describes (a plan from <see cref="Plan(ClassifierModel, ChannelPruningOptions)"/>,
+    /// possibly read back from a report): its groups must be <paramref name="model"/>'s.
+    /// </summary>
+    /// <exception cref="CompressException">CMP0706 when the plan does not fit the model (other groups, channel counts
+    /// or indices).</exception>
+    public static ChannelPruningResult Apply(ClassifierModel model, IReadOnlyList<PrunedChannelGroup> plan)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(plan);
+        var analysis = ChannelDependencyAnalyzer.AnalyzeModel(model, null);
+        return Apply(model, analysis, plan);
+    }
+
+    private static List<PrunedChannelGroup> MakePlan(ClassifierModel model, ChannelAnalysis analysis, ChannelPruningOptions options)
+    {
         var state = StateDict(model);
-        var shapes = state.ToDictionary(p => p.Key, p => p.Value.shape, StringComparer.Ordinal);
-        var graph = model.DescribeGraph();
-        var groups = ChannelDependencyAnalyzer.Analyze(graph, shapes, options.IgnoredLayers);
+        var groups = analysis.Groups;
         var prunable = groups.Where(g => g.IsPrunable).ToList();
-        var ratios = GroupRatios(options, groups, prunable, ChannelDependencyAnalyzer.LayerNames(graph));
+        var ratios = GroupRatios(options, groups, prunable, ChannelDependencyAnalyzer.LayerNames(model.DescribeGraph()));
+        var importance = options.Ranking == ChannelRanking.Naive ? null : Importance(analysis, state, options.Ranking);
 
         var kept = new Dictionary<int, IReadOnlyList<int>>();
-        if (options.Ranking == ChannelRanking.Naive)
+        if (options.GlobalRanking)
         {
+            var chosen = GlobalKeep(prunable, prunable.Select(g => importance![g.Id]).ToList(), options.Ratio);
             for (int i = 0; i < prunable.Count; i++)
-                kept[prunable[i].Id] = Enumerable.Range(0, KeptChannels(prunable[i].Channels, ratios[i], options.RoundTo)).ToArray();
+            {
+                var group = prunable[i];
+                var partition = analysis.Partitions[group.Id];
+                kept[group.Id] = partition is null
+                    ? Arrange(group, chosen[i], importance![group.Id])
+                    : ChooseInBlocks(group, partition, importance![group.Id],
+                        Math.Max(1, (int)Math.Round((double)chosen[i].Count / partition.Length, MidpointRounding.ToEven)));
+            }
         }
         else
         {
-            var importance = prunable.Select(g => Importance(g, state, options.Ranking)).ToList();
-            if (options.GlobalRanking)
+            for (int i = 0; i < prunable.Count; i++)
             {
-                var chosen = GlobalKeep(prunable, importance, options.Ratio);
-                for (int i = 0; i < prunable.Count; i++) kept[prunable[i].Id] = SortByImportance(chosen[i], importance[i]);
-            }
-            else
-            {
-                for (int i = 0; i < prunable.Count; i++)
+                var group = prunable[i];
+                var imp = importance?[group.Id];
+                if (analysis.Partitions[group.Id] is { } partition)
                 {
-                    var order = SortByImportance(Enumerable.Range(0, prunable[i].Channels), importance[i]);
-                    kept[prunable[i].Id] = order.Take(KeptChannels(prunable[i].Channels, ratios[i], options.RoundTo)).ToArray();
+                    // Equal per block; the total a multiple of RoundTo where the blocks allow it.
+                    int step = options.RoundTo / Gcd(options.RoundTo, partition.Length);
+                    kept[group.Id] = ChooseInBlocks(group, partition, imp, KeptChannels(partition[0].Length, ratios[i], step));
+                }
+                else
+                {
+                    int count = KeptChannels(group.Channels, ratios[i], options.RoundTo);
+                    var order = imp is null ? Enumerable.Range(0, group.Channels) : SortByImportance(Enumerable.Range(0, group.Channels), imp);
+                    kept[group.Id] = Arrange(group, order.Take(count).ToList(), imp);
                 }
             }
         }
@@ -77,11 +109,32 @@ public static class ChannelPruner
         int p = 0;
         foreach (var group in groups)
         {
-            if (group.IsPrunable) result.Add(new PrunedChannelGroup(group, ratios[p++], kept[group.Id]));
+            if (group.IsPrunable) result.Add(new PrunedChannelGroup(group, options.GlobalRanking ? options.Ratio : ratios[p++], kept[group.Id]));
             else result.Add(new PrunedChannelGroup(group, 0, Enumerable.Range(0, group.Channels).ToArray()));
         }
         return result;
     }
+
+    /// <summary>The kept channels in their new order: by importance when the group may be reordered and is ranked,
+    /// otherwise ascending.</summary>
+    private static int[] Arrange(ChannelGroup group, List<int> chosen, double[]? importance) =>
+        group.Reorderable && importance is not null ? SortByImportance(chosen, importance) : [.. chosen.Order()];
+
+    /// <summary><paramref name="perBlock"/> channels from every block (the most important, or the first when naive),
+    /// block by block.</summary>
+    private static int[] ChooseInBlocks(ChannelGroup group, int[][] partition, double[]? importance, int perBlock)
+    {
+        var result = new List<int>();
+        foreach (int[] block in partition)
+        {
+            var order = importance is null ? block : SortByImportance(block, importance);
+            var chosen = order.Take(Math.Min(perBlock, block.Length)).ToList();
+            result.AddRange(group.Reorderable && importance is not null ? chosen : chosen.Order());
+        }
+        return group.Reorderable ? [.. result] : [.. result.Order()];
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 
     /// <summary>
     /// Channels a group of <paramref name="channels"/> keeps at <paramref name="ratio"/>: <c>max(1, round((1 - ratio) *
@@ -175,26 +228,53 @@ public static class ChannelPruner
     }
 
     /// <summary>
-    /// Per channel, the norm of the consumers' input-channel weight slices (L2: square root of the summed squares over
-    /// every consumer; L1: the summed absolute values), in float64 on the weights' device.
+    /// Per prunable group and channel, the norm of the consumers' input-channel weight slices (L2: square root of the
+    /// summed squares over every consumer; L1: the summed absolute values), in float64. A channel read in several places
+    /// (a concatenation read twice) sums them all; a group without consumers scores every channel 0.
     /// </summary>
-    private static double[] Importance(ChannelGroup group, Dictionary<string, Tensor> state, ChannelRanking ranking)
+    private static Dictionary<int, double[]> Importance(ChannelAnalysis analysis, Dictionary<string, Tensor> state, ChannelRanking ranking)
     {
-        using var scope = NewDisposeScope();
+        var totals = analysis.Groups.Where(g => g.IsPrunable).ToDictionary(g => g.Id, g => new double[g.Channels]);
         using var noGrad = no_grad();
-        Tensor? total = null;
-        foreach (var consumer in group.Consumers)
+        foreach (var member in analysis.Members)
         {
-            // [out, C*F, ...] -> [C*F, out, ...] -> [C, F*out*...]: row c holds every weight that reads channel c.
-            var weight = state[consumer.Module + ".weight"].detach().to(ScalarType.Float64);
-            var rows = weight.transpose(0, 1).reshape(group.Channels, -1);
-            var sum = ranking == ChannelRanking.L1 ? rows.abs().sum(1) : rows.square().sum(1);
-            total = total is null ? sum : total + sum;
+            if (member.Role is not (ChannelRole.Consumer or ChannelRole.GroupedConsumer)) continue;
+            if (!member.Atoms.Any(a => analysis.AtomGroup[a] >= 0 && totals.ContainsKey(analysis.AtomGroup[a]))) continue;
+            using var scope = NewDisposeScope();
+            var weight = state[member.Key].detach().to(ScalarType.Float64);
+            double[] sums;
+            if (member.Role == ChannelRole.Consumer)
+            {
+                // [out, C*F, ...] -> [C*F, out, ...] -> [C, F*out*...]: row c holds every weight that reads channel c.
+                sums = Norms(weight.transpose(0, 1).reshape(member.Atoms.Length, -1), ranking);
+            }
+            else
+            {
+                // Grouped: output block b reads input block b through weight[b's rows, q].
+                int blocks = member.Blocks, inPer = member.Atoms.Length / blocks;
+                long outPer = weight.shape[0] / blocks;
+                sums = new double[member.Atoms.Length];
+                for (int b = 0; b < blocks; b++)
+                {
+                    var rows = weight.narrow(0, b * outPer, outPer).transpose(0, 1).reshape(inPer, -1);
+                    Norms(rows, ranking).CopyTo(sums, b * inPer);
+                }
+            }
+            for (int p = 0; p < member.Atoms.Length; p++)
+            {
+                int atom = member.Atoms[p];
+                if (totals.TryGetValue(analysis.AtomGroup[atom], out var total)) total[analysis.AtomChannel[atom]] += sums[p];
+            }
         }
-        if (total is null) return new double[group.Channels]; // no consumer: every channel equally (un)important
-        if (ranking == ChannelRanking.L2) total = total.sqrt();
-        return total.cpu().data<double>().ToArray();
+        if (ranking == ChannelRanking.L2)
+            foreach (var total in totals.Values)
+                for (int c = 0; c < total.Length; c++) total[c] = Math.Sqrt(total[c]);
+        return totals;
     }
+
+    /// <summary>Per row: the sum of squares (L2, rooted later) or of absolute values (L1).</summary>
+    private static double[] Norms(Tensor rows, ChannelRanking ranking) =>
+        (ranking == ChannelRanking.L1 ? rows.abs().sum(1) : rows.square().sum(1)).cpu().data<double>().ToArray();
 
     /// <summary>Most important first; equal importance keeps the lower index first (stable sort).</summary>
     private static int[] SortByImportance(IEnumerable<int> channels, double[] importance) =>
@@ -224,89 +304,59 @@ public static class ChannelPruner
         return chosen;
     }
 
-    /// <summary>The new model: widths from the plan, weights gathered from <paramref name="model"/>.</summary>
-    private static ClassifierModel Build(ClassifierModel model, IReadOnlyList<PrunedChannelGroup> plan)
+    /// <summary>The new model: the plan's channels cut from every member, nodes resized, weights gathered.</summary>
+    private static ChannelPruningResult Apply(ClassifierModel model, ChannelAnalysis analysis, IReadOnlyList<PrunedChannelGroup> plan)
     {
+        var cut = new ChannelCut(analysis, CheckPlan(analysis, plan));
         var state = StateDict(model);
-        var first = model.parameters().First();
-        var device = first.device;
-        var dtype = first.dtype;
 
-        var outIndex = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        var inIndex = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        foreach (var entry in plan.Where(e => e.Group.IsPrunable))
+        // The cut tensors outlive the scope (the model is made after it, so its buffers are not the scope's); they are
+        // disposed once copied.
+        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using (NewDisposeScope())
+        using (no_grad())
         {
-            if (entry.KeptIndices.SequenceEqual(Enumerable.Range(0, entry.ChannelsBefore))) continue; // unchanged
-            long[] rows = entry.KeptIndices.Select(i => (long)i).ToArray();
-            foreach (string module in entry.Group.Producers.Concat(entry.Group.BatchNorms)) outIndex[module] = rows;
-            foreach (var consumer in entry.Group.Consumers)
-            {
-                int f = consumer.FeaturesPerChannel;
-                inIndex[consumer.Module] = entry.KeptIndices.SelectMany(c => Enumerable.Range(0, f).Select(j => (long)c * f + j)).ToArray();
-            }
-        }
-
-        ClassifierModel pruned;
-        if (model.Origin is not null)
-        {
-            // An imported model has no options that describe widths: the same graph with the sliced shapes is the
-            // pruned model (its modules are created from the state shapes).
-            var shapes = new Models.InsertionOrderedMap<long[]>();
-            foreach (var (key, current) in model.DescribeGraph().StateShapes)
-            {
-                int dot = key.LastIndexOf('.');
-                string module = dot < 0 ? key : key[..dot], name = key[(dot + 1)..];
-                long[] shape = (long[])current.Clone();
-                if (outIndex.TryGetValue(module, out var rows) && name is "weight" or "bias" or "running_mean" or "running_var") shape[0] = rows.Length;
-                if (inIndex.TryGetValue(module, out var columns) && name == "weight") shape[1] = columns.Length;
-                shapes.Add(key, shape);
-            }
-            pruned = model.WithStateShapes(shapes);
-        }
-        else
-        {
-            var widths = new Dictionary<string, int>(ChannelWidths.Resolve(model.Options), StringComparer.Ordinal);
-            var defaults = ChannelWidths.Defaults(model.Options);
-            foreach (var entry in plan.Where(e => e.Group.IsPrunable))
-            {
-                foreach (string producer in entry.Group.Producers)
-                {
-                    if (!widths.ContainsKey(producer))
-                        throw new InvalidOperationException($"{model.Options.Architecture} cannot set the width of '{producer}'.");
-                    widths[producer] = entry.ChannelsAfter;
-                }
-            }
-            var options = model.Options with
-            {
-                Channels = widths.Where(w => w.Value != defaults[w.Key]).ToDictionary(w => w.Key, w => w.Value, StringComparer.Ordinal),
-            };
-            pruned = CreateKeepingGenerator(options);
+            foreach (var members in analysis.Members.Where(m => cut.Changes(m.Atoms)).GroupBy(m => m.Key, StringComparer.Ordinal))
+                values[members.Key] = cut.Slice(state[members.Key].detach(), [.. members]).DetachFromDisposeScope();
         }
         try
         {
-            if (dtype != ScalarType.Float32) pruned.to(dtype);
-            pruned.to(device);
+            return Build(model, analysis, plan, cut, values);
+        }
+        finally
+        {
+            foreach (var value in values.Values) value.Dispose();
+        }
+    }
+
+    private static ChannelPruningResult Build(ClassifierModel model, ChannelAnalysis analysis, IReadOnlyList<PrunedChannelGroup> plan,
+        ChannelCut cut, Dictionary<string, Tensor> values)
+    {
+        var state = StateDict(model);
+        var graph = model.DescribeGraph();
+        long before = model.ParameterCount();
+        var shapes = new InsertionOrderedMap<long[]>();
+        foreach (var (key, shape) in graph.StateShapes)
+            shapes.Add(key, values.TryGetValue(key, out var value) ? value.shape : shape);
+        var context = new ResizeContext(analysis.Values, cut.IsKept);
+        var resized = graph with { Nodes = [.. graph.Nodes.Select(n => n.Resize(context))], StateShapes = shapes };
+        Benchmark.ModelProfiler.Profile(resized, shapes, model.InputShape); // a cut that does not fit is a bug: say where
+
+        var pruned = model.WithGraph(resized, model.Origin is null ? WithWidths(model.Options, shapes) : null);
+        try
+        {
+            var first = model.parameters().First();
+            if (first.dtype != ScalarType.Float32) pruned.to(first.dtype);
+            pruned.to(first.device);
             using var noGrad = no_grad();
             foreach (var (key, target) in pruned.OrderedStateDict())
             {
-                using var scope = NewDisposeScope();
-                if (!state.TryGetValue(key, out var source))
-                    throw new InvalidOperationException($"The pruned model has '{key}', which the original lacks.");
-                int dot = key.LastIndexOf('.');
-                string module = key[..dot], name = key[(dot + 1)..];
-                var value = source.detach();
-                if (outIndex.TryGetValue(module, out var rows) && name is "weight" or "bias" or "running_mean" or "running_var")
-                    value = value.index_select(0, tensor(rows, device: value.device));
-                if (inIndex.TryGetValue(module, out var columns) && name == "weight")
-                    value = value.index_select(1, tensor(columns, device: value.device));
-                if (!value.shape.SequenceEqual(target.shape))
-                    throw new InvalidOperationException(
-                        $"'{key}' is {ShapeText.Format(value.shape)} after pruning but {ShapeText.Format(target.shape)} in the pruned model.");
-                target.copy_(value);
+                var source = values.TryGetValue(key, out var value) ? value : state[key];
+                target.copy_(source);
             }
             if (model.training) pruned.train();
             else pruned.eval();
-            return pruned;
+            return new ChannelPruningResult(pruned, plan, before);
         }
         catch
         {
@@ -315,20 +365,55 @@ public static class ChannelPruner
         }
     }
 
-    /// <summary><see cref="ModelFactory.Create"/> with the global generator restored afterwards, so pruning does not
-    /// shift the random stream of whatever the caller does next.</summary>
-    private static ClassifierModel CreateKeepingGenerator(ModelOptions options)
+    /// <summary>For a built-in architecture, its options with the producers' new widths (what a checkpoint of the
+    /// pruned model reloads with).</summary>
+    private static ModelOptions WithWidths(ModelOptions options, InsertionOrderedMap<long[]> shapes)
     {
-        using var saved = torch.random.get_rng_state();
-        try
+        var widths = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (module, width) in ModelFactory.Layout(options).Defaults)
         {
-            return ModelFactory.Create(options);
+            if (shapes.TryGetValue(module + ".weight", out var shape) && shape[0] != width) widths[module] = checked((int)shape[0]);
         }
-        finally
-        {
-            torch.random.set_rng_state(saved);
-        }
+        return options with { Channels = widths.Count == 0 ? null : widths };
     }
+
+    /// <summary>The plan's kept channels per group, checked against the analysis (CMP0706).</summary>
+    private static IReadOnlyList<int>[] CheckPlan(ChannelAnalysis analysis, IReadOnlyList<PrunedChannelGroup> plan)
+    {
+        if (plan.Count != analysis.Groups.Count)
+            throw PlanMismatch($"the plan has {plan.Count} channel groups, the model {analysis.Groups.Count}");
+        var kept = new IReadOnlyList<int>[plan.Count];
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var group = analysis.Groups[i];
+            var entry = plan[i];
+            string where = $"group {i} (first producer '{(group.Producers.Count == 0 ? "none" : group.Producers[0])}')";
+            if (entry.Group.Channels != group.Channels || !entry.Group.Producers.SequenceEqual(group.Producers))
+                throw PlanMismatch($"{where} has {group.Channels} channels from [{string.Join(", ", group.Producers)}], the plan " +
+                                   $"{entry.Group.Channels} from [{string.Join(", ", entry.Group.Producers)}]");
+            var indices = entry.KeptIndices;
+            if (indices.Count == 0 || indices.Any(c => c < 0 || c >= group.Channels) || indices.Distinct().Count() != indices.Count)
+                throw PlanMismatch($"{where} keeps channel indices that are empty, repeated or not below {group.Channels}");
+            bool identity = indices.SequenceEqual(Enumerable.Range(0, group.Channels));
+            if (!group.IsPrunable && !identity)
+                throw PlanMismatch($"{where} cannot be pruned ({group.ExcludedReason}), but the plan removes or reorders its channels");
+            if (!group.Reorderable && !indices.SequenceEqual(indices.Order()))
+                throw PlanMismatch($"{where} must keep its channels in order, but the plan reorders them");
+            if (analysis.Partitions[i] is { } partition)
+            {
+                var set = indices.ToHashSet();
+                int first = partition[0].Count(set.Contains);
+                if (partition.Any(b => b.Count(set.Contains) != first))
+                    throw PlanMismatch($"{where} feeds a grouped convolution, but the plan keeps different numbers of channels in its {partition.Length} blocks");
+            }
+            kept[i] = indices;
+        }
+        return kept;
+    }
+
+    private static CompressException PlanMismatch(string what) =>
+        new(DiagnosticCode.ChannelPlanMismatch, $"The channel pruning plan does not fit the model: {what}.",
+            hint: "Apply a plan to the model it was made for (same architecture, weights shapes and ignored layers), or make a new plan.");
 
     private static Dictionary<string, Tensor> StateDict(ClassifierModel model)
     {

@@ -148,16 +148,17 @@ public class ChannelDependencyAnalyzerTests
     }
 
     [Fact]
-    public void Analyze_UnsupportedNode_ThrowsCmp0705()
+    public void Analyze_NodeKindWithoutACouplingRule_ExcludesWhatItReadsWithTheReason()
     {
         using var model = ModelFixtures.Create(new ModelOptions { Architecture = "lenet5", WidthMultiplier = 0.5 });
         var graph = model.DescribeGraph();
         var nodes = graph.Nodes.ToList();
         nodes.Add(new SoftmaxNode("softmax", graph.Output, "probabilities"));
         var shapes = model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value.shape);
-        var e = Assert.Throws<CompressException>(() =>
-            ChannelDependencyAnalyzer.Analyze(graph with { Nodes = nodes, Output = "probabilities" }, shapes));
-        Assert.Equal(DiagnosticCode.UnsupportedChannelGraph, e.Code);
-        Assert.Contains("'softmax'", e.Message, StringComparison.Ordinal);
+        var groups = ChannelDependencyAnalyzer.Analyze(graph with { Nodes = nodes, Output = "probabilities" }, shapes, model.InputShape);
+
+        var logits = GroupOf(groups, "fc3");
+        Assert.Contains("'softmax' is a Softmax, which channel pruning does not follow", logits.ExcludedReason, StringComparison.Ordinal);
+        Assert.True(GroupOf(groups, "fc2").IsPrunable);
     }
 }
