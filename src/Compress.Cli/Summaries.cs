@@ -17,6 +17,21 @@ internal static class Summaries
         o.WriteLine(string.Create(c, $"accuracy before pruning  {r.AccuracyBefore:F2}%"));
         o.WriteLine(string.Create(c, $"accuracy after pruning   {r.AccuracyAfterPrune:F2}%"));
         o.WriteLine(string.Create(c, $"accuracy after fine-tune {r.AccuracyAfterFinetune:F2}% ({r.AccuracyAfterFinetune - r.AccuracyBefore:+0.00;-0.00} points vs unpruned)"));
+        if (r.ChannelGroups is { } groups)
+        {
+            int pruned = groups.Count(g => g.ChannelsAfter < g.ChannelsBefore), excluded = groups.Count(g => !g.Group.IsPrunable);
+            o.WriteLine(string.Create(c, $"channel groups           {groups.Count}: {pruned} pruned, {excluded} excluded; parameters {r.ParametersBefore:N0} -> {r.Parameters:N0}"));
+            foreach (var reason in groups.Where(g => !g.Group.IsPrunable).GroupBy(g => g.Group.ExcludedReason!, StringComparer.Ordinal))
+                o.WriteLine(string.Create(c, $"  excluded x{reason.Count(),-3}          {reason.Key}"));
+        }
+        if (r.Comparison is { } k2)
+        {
+            string threads = k2.Threads == 0 ? "ONNX Runtime's threads" : string.Create(c, $"{k2.Threads} thread(s)");
+            if (k2.MacsBefore is long mb && k2.MacsAfter is long ma)
+                o.WriteLine(string.Create(c, $"MACs per image           {mb:N0} -> {ma:N0} ({k2.MacsRatio:F2}x fewer)"));
+            o.WriteLine(string.Create(c, $"parameters (ONNX)        {k2.ParametersBefore:N0} -> {k2.ParametersAfter:N0}"));
+            o.WriteLine(string.Create(c, $"latency (ONNX Runtime)   p50 {k2.LatencyBefore.P50:F3} -> {k2.LatencyAfter.P50:F3} ms ({k2.Speedup:F2}x), batch 1, {threads}, {k2.Runs} alternating runs each"));
+        }
         if (r.Output is not null) o.WriteLine($"pruned weights           {r.Output}");
         if (r.Export is { } e)
         {

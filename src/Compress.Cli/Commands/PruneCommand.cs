@@ -1,10 +1,17 @@
 using System.CommandLine;
+using System.Globalization;
+using Compress.Engine.Benchmark;
+using Compress.Engine.Diagnostics;
 using Compress.Engine.Pipeline;
+using Compress.Engine.Pruning;
+using Compress.Engine.Pruning.Channels;
 using Compress.Engine.Training;
 
 namespace Compress.Cli.Commands;
 
-/// <summary><c>compress prune</c>: analyse, prune at a rate (number, knee or safe), fine-tune with the mask, evaluate.</summary>
+/// <summary><c>compress prune</c>: analyse, prune (the paper's global magnitude pruning at a rate, layerwise, or whole
+/// channels), fine-tune, evaluate; for channels, also compare MACs, parameters and ONNX Runtime latency with the
+/// unpruned model.</summary>
 internal static class PruneCommand
 {
     public static Command Create(CommonOptions common, CliContext context)
@@ -22,7 +29,54 @@ internal static class PruneCommand
         {
             Description = "Write the input normalisation into the ONNX artifact as Sub and Div nodes, so it takes raw pixel values 0 to 255.",
         };
-        var command = new Command("prune", "Prune once by global L1 magnitude, fine-tune with the mask held, and evaluate before and after.");
+        var method = new Option<string>("--method")
+        {
+            Description = "global (the paper's L1 magnitude pruning at --rate), layerwise (a sensitivity scan proposes one sparsity per layer) or channel (whole channels removed: a smaller, faster model).",
+            DefaultValueFactory = _ => "global",
+        };
+        method.AcceptOnlyFromAmong("global", "layerwise", "channel");
+        var channelRatio = new Option<double?>("--channel-ratio")
+        {
+            Description = "With --method channel: fraction of every prunable channel group to remove (default 0.3).",
+        };
+        var roundTo = new Option<int?>("--round-to")
+        {
+            Description = "With --method channel: round each group's kept channels to a multiple of N (8 or 16 suit CPU kernels; default 1).",
+        };
+        var ranking = new Option<string?>("--ranking")
+        {
+            Description = "With --method channel: l2 (default), l1 or naive (keep the first channels).",
+        };
+        ranking.AcceptOnlyFromAmong([.. ChannelRankingNames.All]);
+        var globalRanking = new Option<bool>("--global-ranking")
+        {
+            Description = "With --method channel: rank the channels of all groups together instead of group by group.",
+        };
+        var ignore = new Option<string[]>("--ignore")
+        {
+            Description = "With --method channel: layers whose channel groups keep every channel (module names, e.g. features.0.0).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var channelPlan = new Option<string?>("--channel-plan")
+        {
+            Description = "With --method channel: apply this plan (a file from --save-plan, or a build report) instead of making one.",
+        };
+        var savePlan = new Option<string?>("--save-plan")
+        {
+            Description = "With --method channel: write the plan (groups, members, channels kept, exclusions with reasons) as JSON.",
+        };
+        var latencyRuns = new Option<int>("--latency-runs")
+        {
+            Description = "With --method channel: timed ONNX Runtime runs per model when comparing the unpruned and the pruned model (0 skips the comparison).",
+            DefaultValueFactory = _ => 100,
+        };
+        var latencyThreads = new Option<int>("--latency-threads")
+        {
+            Description = "With --method channel: ONNX Runtime intra-op threads of the comparison (0: ONNX Runtime's choice, one per core).",
+            DefaultValueFactory = _ => OrtSessionSettings.DefaultThreads,
+        };
+        var command = new Command("prune",
+            "Prune once (global L1 magnitude by default, layerwise, or whole channels), fine-tune, and evaluate before and after.");
         common.AddModel(command);
         command.Add(common.Weights);
         common.AddData(command);
@@ -33,11 +87,51 @@ internal static class PruneCommand
         command.Add(output);
         command.Add(plot);
         command.Add(embed);
+        command.Add(method);
+        command.Add(channelRatio);
+        command.Add(roundTo);
+        command.Add(ranking);
+        command.Add(globalRanking);
+        command.Add(ignore);
+        command.Add(channelPlan);
+        command.Add(savePlan);
+        command.Add(latencyRuns);
+        command.Add(latencyThreads);
         command.Add(common.Json);
         command.SetAction(r =>
         {
+            var chosen = r.GetValue(method) switch
+            {
+                "channel" => PruneMethod.Channel,
+                "layerwise" => PruneMethod.Layerwise,
+                _ => PruneMethod.Global,
+            };
+            bool channelOptions = r.GetValue(channelRatio) is not null || r.GetValue(roundTo) is not null || r.GetValue(ranking) is not null ||
+                r.GetValue(globalRanking) || (r.GetValue(ignore) ?? []).Length > 0 || r.GetValue(channelPlan) is not null || r.GetValue(savePlan) is not null;
+            if (chosen != PruneMethod.Channel && channelOptions)
+                throw new CompressException(DiagnosticCode.InvalidOption,
+                    "--channel-ratio, --round-to, --ranking, --global-ranking, --ignore, --channel-plan and --save-plan apply to --method channel only.",
+                    hint: "Add --method channel, or drop the channel options.");
+            if (r.GetValue(latencyRuns) < 0 || r.GetValue(latencyThreads) < 0)
+                throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
+                    $"--latency-runs and --latency-threads must be 0 or more (got {r.GetValue(latencyRuns)} and {r.GetValue(latencyThreads)})."));
+            var plan = r.GetValue(channelPlan) is { } planPath ? ChannelPlanFile.Read(planPath) : null;
             var result = PruneJob.Run(new PruneJob.Options
             {
+                Method = chosen,
+                Channel = new ChannelPruningOptions
+                {
+                    Ratio = r.GetValue(channelRatio) ?? 0.3,
+                    RoundTo = r.GetValue(roundTo) ?? 1,
+                    Ranking = ChannelRankingNames.Parse(r.GetValue(ranking)) ?? ChannelRanking.L2,
+                    GlobalRanking = r.GetValue(globalRanking),
+                    IgnoredLayers = r.GetValue(ignore) ?? [],
+                },
+                ChannelPlan = plan,
+                ChannelPlanOutputPath = r.GetValue(savePlan),
+                CompareWithUnpruned = chosen == PruneMethod.Channel && r.GetValue(latencyRuns) > 0,
+                ComparisonRuns = Math.Max(1, r.GetValue(latencyRuns)),
+                ComparisonSession = new OrtSessionSettings { Threads = r.GetValue(latencyThreads) },
                 Model = common.ModelOptions(r),
                 Weights = common.WeightsFor(r),
                 Data = common.DataOptions(r),

@@ -43,6 +43,22 @@ public static class PruneJob
         public PruneMethod Method { get; init; } = PruneMethod.Global;
         /// <summary>Options of <see cref="PruneMethod.Channel"/> (default: uniform ratio 0.3, L2 ranking).</summary>
         public ChannelPruningOptions Channel { get; init; } = new();
+        /// <summary>
+        /// Channel method: apply this plan (e.g. read back with <see cref="ChannelPlanFile.Read"/>) instead of making one
+        /// from <see cref="Channel"/>. Default null.
+        /// </summary>
+        public IReadOnlyList<PrunedChannelGroup>? ChannelPlan { get; init; }
+        /// <summary>Channel method: where the plan is written as JSON (<see cref="ChannelPlanFile"/>); nothing when null.</summary>
+        public string? ChannelPlanOutputPath { get; init; }
+        /// <summary>
+        /// Compare the unpruned and the pruned model as ONNX in ONNX Runtime (MACs, parameters, batch-1 latency timed
+        /// alternately) and return it as <see cref="PruneResult.Comparison"/>. Default false.
+        /// </summary>
+        public bool CompareWithUnpruned { get; init; }
+        /// <summary>ONNX Runtime session of the comparison (threads). Default: ONNX Runtime's own thread count.</summary>
+        public Benchmark.OrtSessionSettings ComparisonSession { get; init; } = new();
+        /// <summary>Timed runs per model of the comparison. Default 100.</summary>
+        public int ComparisonRuns { get; init; } = 100;
         /// <summary>Options of <see cref="PruneMethod.Layerwise"/>.</summary>
         public LayerwiseOptions Layerwise { get; init; } = new();
         /// <summary>
@@ -78,12 +94,13 @@ public static class PruneJob
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var before = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (unpruned)", cancellationToken);
         timings["evaluateUnpruned"] = Lap(clock);
-        if (options.DenseOnnxOutputPath is not null)
+        Onnx.ModelProto? denseOnnx = null;
+        if (options.DenseOnnxOutputPath is not null || options.CompareWithUnpruned)
         {
             model.eval();
             // Only measured (MACs, latency), never shipped: written as exported, without the artifact's parity run.
-            Export.OnnxExporter.Write(Export.OnnxExporter.Export(model, new Export.OnnxExportOptions { FoldBatchNorm = true }),
-                options.DenseOnnxOutputPath);
+            denseOnnx = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions { FoldBatchNorm = true });
+            if (options.DenseOnnxOutputPath is not null) Export.OnnxExporter.Write(denseOnnx, options.DenseOnnxOutputPath);
             timings["exportUnpruned"] = Lap(clock);
         }
 
@@ -134,7 +151,10 @@ public static class PruneJob
                         $"prune: layerwise magnitude pruning of {layerSparsity.Count} layer(s), {mask.PrunedCount:N0} weights removed"));
                     break;
                 case PruneMethod.Channel:
-                    channels = ChannelPruner.Prune(model, options.Channel);
+                    channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan) : ChannelPruner.Prune(model, options.Channel);
+                    if (options.ChannelPlanOutputPath is not null)
+                        ChannelPlanFile.Write(options.ChannelPlanOutputPath, channels.Groups, options.Model.Architecture);
+                    sink.Progress(ChannelPlanFile.Describe(channels.Groups));
                     model = channels.Model;
                     model.to(device);
                     rate = 1.0 - ((double)channels.ParametersAfter / channels.ParametersBefore);
@@ -193,12 +213,20 @@ public static class PruneJob
                 sink.Progress(string.Create(c, $"evaluate (onnx): accuracy {accuracyOnnx:F2}% in ONNX Runtime on {splits.Test.Count} images"));
                 timings["evaluateOnnx"] = Lap(clock);
             }
+            StructureComparison? comparison = null;
+            if (options.CompareWithUnpruned)
+            {
+                model.eval();
+                comparison = Compare(denseOnnx!, export?.Output, model, options, sink, cancellationToken);
+                timings["compare"] = Lap(clock);
+            }
             if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);
             return new PruneResult
             {
                 Method = options.Method,
                 ParametersBefore = parametersBefore,
                 ChannelGroups = channels?.Groups,
+                Comparison = comparison,
                 LayerSparsity = layerSparsity,
                 Proposal = proposal,
                 Model = options.Model.Architecture,
@@ -227,6 +255,54 @@ public static class PruneJob
         {
             mask?.Dispose();
             channels?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The unpruned export against the pruned model (the artifact when one was written, else a fresh export), both
+    /// timed alternately in ONNX Runtime at batch 1 from a private temporary folder that is always removed.
+    /// </summary>
+    private static StructureComparison Compare(Onnx.ModelProto dense, string? artifact, ClassifierModel model, Options options,
+        IDiagnosticSink sink, CancellationToken cancellationToken)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "compress-compare-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string densePath = Path.Combine(folder, "unpruned.onnx");
+            Export.OnnxExporter.Write(dense, densePath);
+            string prunedPath = artifact ?? Path.Combine(folder, "pruned.onnx");
+            if (artifact is null)
+                Export.OnnxExporter.Write(Export.OnnxExporter.Export(model, new Export.OnnxExportOptions { FoldBatchNorm = true }), prunedPath);
+            sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"compare: timing the unpruned and the pruned model alternately in ONNX Runtime, batch 1, {options.ComparisonRuns} runs each"));
+            var result = Benchmark.OrtBenchmark.Run(new Benchmark.OrtBenchmarkOptions
+            {
+                Model = prunedPath,
+                Baseline = densePath,
+                MeasureAccuracy = false,
+                BatchSizes = [1],
+                Runs = options.ComparisonRuns,
+                Warmup = Math.Min(10, options.ComparisonRuns),
+                Session = options.ComparisonSession,
+            }, sink, cancellationToken);
+            var before = result.Baseline!;
+            return new StructureComparison(before.Macs, result.Macs, before.Parameters, result.Parameters, before.LatencyMs,
+                result.LatencyMs, options.ComparisonSession.Threads, options.ComparisonRuns);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open on some platform: the folder is in the temp directory; nothing of the user's is left.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
     }
 

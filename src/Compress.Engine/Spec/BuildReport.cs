@@ -48,8 +48,9 @@ public sealed record BuildReport
     /// parameters and ONNX Runtime batch-1 latency before and after with ratios, and per layer.
     /// </summary>
     public StructureReport? Structure { get; init; }
-    /// <summary>Channel method: per channel group its layers, channels before and after, and why it was not pruned.</summary>
-    public IReadOnlyList<ChannelGroupReport>? Channels { get; init; }
+    /// <summary>Channel method: the plan as plain data, per channel group its layers, the channels kept and why none were
+    /// removed (<see cref="Pruning.Channels.ChannelPlanFile"/> reads it back).</summary>
+    public IReadOnlyList<Pruning.Channels.ChannelPlanEntry>? Channels { get; init; }
     /// <summary>Layerwise method: sparsity per weight, and the sensitivity proposal when it came from a scan.</summary>
     public IReadOnlyDictionary<string, double>? LayerSparsity { get; init; }
     /// <summary>Layerwise method with <c>sensitivity: auto</c>: the proposal (per layer sparsity, accuracy, reason).</summary>
@@ -69,10 +70,6 @@ public sealed record BuildReport
     /// <summary>One ONNX node (named after its module) before and after; after is null when the node is gone.</summary>
     public sealed record LayerReport(string Name, string OpType, long MacsBefore, long? MacsAfter, long ParametersBefore,
         long? ParametersAfter, IReadOnlyList<long> OutputShapeBefore, IReadOnlyList<long>? OutputShapeAfter);
-
-    /// <summary>A channel group of the channel method.</summary>
-    public sealed record ChannelGroupReport(int Id, IReadOnlyList<string> Producers, IReadOnlyList<string> Consumers,
-        int ChannelsBefore, int ChannelsAfter, double Ratio, string? ExcludedReason);
 
     /// <summary>The prune rate applied and the analysis behind it.</summary>
     public sealed record RateReport(double Value, string Source, double Knee, double KurtosisOfKurtoses, double Modifier, double SafeRate);

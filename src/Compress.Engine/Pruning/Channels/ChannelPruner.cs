@@ -29,7 +29,7 @@ public static class ChannelPruner
         CheckOptions(options);
         var analysis = ChannelDependencyAnalyzer.AnalyzeModel(model, options.IgnoredLayers);
         var plan = MakePlan(model, analysis, options);
-        return Apply(model, analysis, plan);
+        return Cut(model, analysis, plan);
     }
 
     /// <summary>
@@ -59,7 +59,7 @@ public static class ChannelPruner
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(plan);
         var analysis = ChannelDependencyAnalyzer.AnalyzeModel(model, null);
-        return Apply(model, analysis, plan);
+        return Cut(model, analysis, plan);
     }
 
     private static List<PrunedChannelGroup> MakePlan(ClassifierModel model, ChannelAnalysis analysis, ChannelPruningOptions options)
@@ -305,7 +305,7 @@ public static class ChannelPruner
     }
 
     /// <summary>The new model: the plan's channels cut from every member, nodes resized, weights gathered.</summary>
-    private static ChannelPruningResult Apply(ClassifierModel model, ChannelAnalysis analysis, IReadOnlyList<PrunedChannelGroup> plan)
+    private static ChannelPruningResult Cut(ClassifierModel model, ChannelAnalysis analysis, IReadOnlyList<PrunedChannelGroup> plan)
     {
         var cut = new ChannelCut(analysis, CheckPlan(analysis, plan));
         var state = StateDict(model);

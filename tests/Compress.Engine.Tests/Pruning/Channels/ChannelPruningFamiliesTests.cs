@@ -100,6 +100,43 @@ public class ChannelPruningFamiliesTests
         Assert.True(parity.MaxReference > 1e-4, $"{file}: outputs all near zero");
     }
 
+    /// <summary>One file per family: the opset-17 one with BatchNorm kept (or without BatchNorm).</summary>
+    public static TheoryData<string> Families => new(OnnxImportFixtures.Files
+        .Where(f => f.Contains("-op17-", StringComparison.Ordinal) && !f.Contains("bnfolded", StringComparison.Ordinal)));
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void PruneJob_ImportsPrunes30FineTunesOneEpochAndExportsASmallerVerifiedOnnx(string file)
+    {
+        using var dir = new Compress.Engine.Tests.Data.TempDirectory();
+        string path = OnnxImportFixtures.Get(file).Path;
+        string artifact = dir.Combine("pruned.onnx");
+        var result = Compress.Engine.Pipeline.PruneJob.Run(new Compress.Engine.Pipeline.PruneJob.Options
+        {
+            Model = new ModelOptions { Architecture = path },
+            Weights = path,
+            Data = new Compress.Engine.Pipeline.DataOptions
+            {
+                Source = "synthetic",
+                Synthetic = new Compress.Engine.Data.SyntheticDataOptions { Seed = 5, TrainCount = 64, TestCount = 32 },
+            },
+            Method = Compress.Engine.Pruning.PruneMethod.Channel,
+            Channel = new ChannelPruningOptions { Ratio = 0.3 },
+            FineTune = Compress.Engine.Training.TrainingOptions.PaperFineTune with { Epochs = 1, BatchSize = 32 },
+            OnnxOutputPath = artifact,
+        }, Compress.Engine.Diagnostics.DiagnosticSinks.None);
+
+        Assert.Single(result.FineTune.Epochs);
+        Assert.True(result.Parameters < result.ParametersBefore, $"{result.ParametersBefore} -> {result.Parameters}");
+        var export = result.Export!;
+        Assert.InRange(export.MaxRelativeDifference, 0, OnnxVerifier.ParityTolerance); // verified against the model
+        using var original = Import(file);
+        var dense = OnnxProfile.Measure(OnnxExporter.Export(original, new OnnxExportOptions { FoldBatchNorm = true }));
+        Assert.True(export.Macs < dense.Macs, $"{file}: MACs {dense.Macs} -> {export.Macs}");
+        Assert.True(new FileInfo(artifact).Length < new FileInfo(path).Length);
+        Assert.NotNull(result.AccuracyOnnx);
+    }
+
     private static double[] Logits64(ClassifierModel model, Tensor input)
     {
         using var scope = NewDisposeScope();
