@@ -342,7 +342,8 @@ public static class ChannelPruner
         var resized = graph with { Nodes = [.. graph.Nodes.Select(n => n.Resize(context))], StateShapes = shapes };
         Benchmark.ModelProfiler.Profile(resized, shapes, model.InputShape); // a cut that does not fit is a bug: say where
 
-        var pruned = model.WithGraph(resized, model.Origin is null ? WithWidths(model.Options, shapes) : null);
+        bool builtIn = model.Origin is null && ModelFactory.Architectures.Contains(model.Options.Architecture, StringComparer.Ordinal);
+        var pruned = model.WithGraph(resized, builtIn ? WithWidths(model.Options, shapes) : null);
         try
         {
             var first = model.parameters().First();

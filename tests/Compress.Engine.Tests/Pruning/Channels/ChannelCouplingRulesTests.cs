@@ -1,0 +1,192 @@
+using Compress.Engine.Models;
+using Compress.Engine.Models.Graph;
+using Compress.Engine.Models.Onnx;
+using Compress.Engine.Pruning.Channels;
+using Compress.Engine.Tests.Models.Onnx;
+using static TorchSharp.torch;
+
+namespace Compress.Engine.Tests.Pruning.Channels;
+
+/// <summary>The dependency rules one by one: on hand-made graphs where the expected groups can be written down, and on
+/// the torchvision families where each rule first matters.</summary>
+public class ChannelCouplingRulesTests
+{
+    private static IReadOnlyList<ChannelGroup> Groups(string file)
+    {
+        using var model = OnnxImporter.Create(OnnxImporter.Read(OnnxImportFixtures.Get(file).Path));
+        return ChannelDependencyAnalyzer.Analyze(model);
+    }
+
+    private static ClassifierModel Build(ModelGraph graph, int seed)
+    {
+        manual_seed(seed);
+        var model = new ClassifierModel(new ModelOptions { Architecture = "test", Classes = 4 }, new InputShape(3, 8, 8), graph);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>conv a (3->4) and conv b (3->6) concatenated (10 channels), read by conv c (10->5), pooled, linear.</summary>
+    private static ModelGraph ConcatGraph()
+    {
+        var g = new GraphBuilder();
+        string a = g.Conv("a", g.Input, 3, 4, 3, 1, 1, bias: true);
+        string b = g.Conv("b", g.Input, 3, 6, 1, 1, 0, bias: true);
+        string joined = g.Add(new ConcatNode("cat", [a, b], "cat"));
+        string c = g.Conv("c", joined, 10, 5, 3, 1, 1, bias: true);
+        string pooled = g.Add(new GlobalAveragePoolNode("gap", c, "gap"));
+        string flat = g.Add(new FlattenNode("flat", pooled, "flat"));
+        return g.Build(g.Linear("fc", flat, 5, 4, output: "logits"));
+    }
+
+    [Fact]
+    public void Concat_EachInputKeepsItsGroup_AndTheConsumerLosesTheRightColumns()
+    {
+        using var model = Build(ConcatGraph(), 1);
+        var groups = ChannelDependencyAnalyzer.Analyze(model);
+        var a = groups.Single(x => x.Producers.SequenceEqual(["a"]));
+        var b = groups.Single(x => x.Producers.SequenceEqual(["b"]));
+        Assert.Equal((4, 6), (a.Channels, b.Channels));
+        Assert.Contains(a.Consumers, c => c.Module == "c");
+        Assert.Contains(b.Consumers, c => c.Module == "c");
+        Assert.True(a.IsPrunable && b.IsPrunable && a.Reorderable && b.Reorderable);
+
+        // Keep a's channels 3, 1 and b's 5, 0, 2: c's input columns must be [3, 1] then 4 + [5, 0, 2].
+        var plan = ChannelPruner.Plan(model, new ChannelPruningOptions { Ratio = 0, Ranking = ChannelRanking.Naive })
+            .Select(p => p.Group.Id == a.Id ? p with { KeptIndices = [3, 1] }
+                : p.Group.Id == b.Id ? p with { KeptIndices = [5, 0, 2] } : p).ToList();
+        using var result = ChannelPruner.Apply(model, plan);
+        var before = model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value);
+        var after = result.Model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value);
+        Assert.Equal([2L, 3, 3, 3], after["a.weight"].shape);
+        Assert.Equal([5L, 5, 3, 3], after["c.weight"].shape);
+        using var expected = before["c.weight"].index_select(1, tensor(new long[] { 3, 1, 9, 4, 6 }));
+        Assert.True(expected.allclose(after["c.weight"], rtol: 0, atol: 0));
+        using var bRows = before["b.weight"].index_select(0, tensor(new long[] { 5, 0, 2 }));
+        Assert.True(bRows.allclose(after["b.weight"], rtol: 0, atol: 0));
+    }
+
+    [Fact]
+    public void GroupedConvolution_EveryBlockLosesTheSameNumber_AndTheGroupCountStays()
+    {
+        // conv1 3->8, grouped conv 8->8 in 2 groups, conv3 8->6, GAP, linear.
+        var g = new GraphBuilder();
+        string x = g.Conv("conv1", g.Input, 3, 8, 3, 1, 1, bias: true);
+        x = g.Conv("grouped", x, 8, 8, 3, 1, 1, bias: true, groups: 2);
+        x = g.Conv("conv3", x, 8, 6, 1, 1, 0, bias: true);
+        x = g.Add(new GlobalAveragePoolNode("gap", x, "gap"));
+        x = g.Add(new FlattenNode("flat", x, "flat"));
+        using var model = Build(g.Build(g.Linear("fc", x, 6, 4, output: "logits")), 2);
+
+        var groups = ChannelDependencyAnalyzer.Analyze(model);
+        var input = groups.Single(x => x.Producers.SequenceEqual(["conv1"]));
+        var output = groups.Single(x => x.Producers.SequenceEqual(["grouped"]));
+        Assert.Equal((2, 2), (input.Blocks, output.Blocks));
+
+        using var result = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = 0.5 });
+        foreach (var group in result.Groups.Where(r => r.Group.Blocks == 2))
+        {
+            Assert.Equal(4, group.ChannelsAfter);
+            Assert.Equal(2, group.KeptIndices.Count(c => c < 4)); // two from each block of four
+        }
+        var node = result.Model.DescribeGraph().Nodes.OfType<ConvNode>().Single(n => n.Module == "grouped");
+        Assert.Equal(2, node.Groups);
+        var shapes = result.Model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value.shape);
+        Assert.Equal([4L, 2, 3, 3], shapes["grouped.weight"]);
+
+        // Sorting alone is exact through the grouped convolution, block by block.
+        using var sorted = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = 0 });
+        Assert.Contains(sorted.Groups, r => !r.KeptIndices.SequenceEqual(Enumerable.Range(0, r.ChannelsBefore)));
+        using var batch = randn(2, 3, 8, 8);
+        using var noGrad = no_grad();
+        using var a = model.call(batch);
+        using var b = sorted.Model.call(batch);
+        Assert.True(a.allclose(b, rtol: 0, atol: 1e-5));
+    }
+
+    [Fact]
+    public void RatioZeroNaive_OnEveryRule_ChangesNothing()
+    {
+        using var model = Build(ConcatGraph(), 3);
+        using var result = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = 0, Ranking = ChannelRanking.Naive });
+        var before = model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value);
+        foreach (var (key, value) in result.Model.OrderedStateDict()) Assert.True(value.allclose(before[key], rtol: 0, atol: 0), key);
+        Assert.Equal(model.DescribeGraph().Nodes, result.Model.DescribeGraph().Nodes);
+    }
+
+    [Fact]
+    public void DenseNet_ANormAfterAConcatenationSpansSeveralGroups()
+    {
+        var groups = Groups("densenet121-op17-bnkept.onnx");
+        var spanning = groups.SelectMany(g => g.BatchNorms.Select(n => (n, g.Id))).GroupBy(x => x.n).Where(x => x.Count() > 1).ToList();
+        Assert.NotEmpty(spanning);
+        Assert.Contains(groups, g => g.Consumers.Count > 1);
+        Assert.All(groups.Where(g => g.IsPrunable), g => Assert.True(g.Reorderable));
+    }
+
+    [Theory]
+    [InlineData("squeezenet1_1-op17-nobn.onnx")]
+    [InlineData("googlenet-op17-bnkept.onnx")]
+    public void ConcatenatingFamilies_AConsumerReadsSeveralGroups(string file)
+    {
+        var groups = Groups(file);
+        var consumers = groups.SelectMany(g => g.Consumers.Select(c => c.Module)).GroupBy(c => c).Where(c => c.Count() > 1);
+        Assert.NotEmpty(consumers);
+    }
+
+    [Fact]
+    public void MobileNetV2_DepthwiseConvolutionsShrinkWithTheirInput()
+    {
+        var groups = Groups("mobilenet_v2-op17-bnkept.onnx");
+        var withDepthwise = groups.Where(g => g.Others.Count > 0).ToList();
+        Assert.NotEmpty(withDepthwise);
+        Assert.All(withDepthwise, g => Assert.True(g.IsPrunable, g.ExcludedReason));
+        Assert.Equal(2, groups.Count(g => !g.IsPrunable)); // the input and the logits only
+    }
+
+    [Fact]
+    public void EfficientNet_TheGateJoinsWhatItGates_TheExcitationHiddenWidthIsItsOwnGroup()
+    {
+        var groups = Groups("efficientnet_b0-op17-bnkept.onnx");
+        // The depthwise output (Others) and the excitation's expanding 1x1 convolution (a producer) are one group.
+        Assert.Contains(groups, g => g.Others.Count > 0 && g.Producers.Count >= 2 && g.IsPrunable);
+        // The squeeze's hidden width: produced by one conv, read by one conv, nothing else.
+        Assert.Contains(groups, g => g.Producers.Count == 1 && g.Consumers.Count == 1 && g.BatchNorms.Count == 0 && g.IsPrunable);
+    }
+
+    [Fact]
+    public void RegNetY_GroupedConvolutionsGiveBlocks()
+    {
+        var groups = Groups("regnet_y_400mf-op17-bnkept.onnx");
+        Assert.Contains(groups, g => g.Blocks > 1 && g.IsPrunable);
+        Assert.All(groups.Where(g => g.Blocks > 1), g => Assert.Equal(0, g.Channels % g.Blocks));
+    }
+
+    [Fact]
+    public void ShuffleNet_ShuffledGroupsKeepTheirOrder()
+    {
+        var groups = Groups("shufflenet_v2_x0_5-op17-bnkept.onnx");
+        Assert.Contains(groups, g => g.IsPrunable && !g.Reorderable);
+    }
+
+    [Fact]
+    public void ConvNeXt_ChannelsLastLayerNormAndLayerScaleShrinkWithTheChannels()
+    {
+        var groups = Groups("convnext_tiny-op17-nobn.onnx");
+        Assert.Contains(groups, g => g.IsPrunable && g.BatchNorms.Count > 0 && g.Others.Count > 0);
+    }
+
+    [Fact]
+    public void ConvNeXt_Opset13UnfusedLayerNorm_IsExcludedWithTheReason()
+    {
+        var groups = Groups("convnext_tiny-op13-nobn.onnx");
+        Assert.Contains(groups, g => g.ExcludedReason?.Contains("is taken over the channels", StringComparison.Ordinal) == true);
+        Assert.Contains(groups, g => g.IsPrunable); // the MLP hidden widths still prune
+    }
+
+    [Fact]
+    public void AlexNet_FlattenIntoALinearLayer_AChannelIsItsBlockOfFeatures()
+    {
+        var groups = Groups("alexnet-op17-nobn.onnx");
+        Assert.Contains(groups, g => g.IsPrunable && g.Consumers.Any(c => c.FeaturesPerChannel > 1));
+    }
+}
