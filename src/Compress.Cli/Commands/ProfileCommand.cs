@@ -57,8 +57,13 @@ internal static class ProfileCommand
         ranking.AcceptOnlyFromAmong([.. ChannelRankingNames.All]);
         var ignore = new Option<string[]>("--ignore")
         {
-            Description = "With --channel-ratio: conv layers whose output channels are kept (e.g. backbone.conv7).",
+            Description = "With --channel-ratio: layers whose channel groups keep every channel (e.g. backbone.conv7).",
             AllowMultipleArgumentsPerToken = true,
+        };
+        var roundTo = new Option<int>("--round-to")
+        {
+            Description = "With --channel-ratio: round each group's kept channels to a multiple of N.",
+            DefaultValueFactory = _ => 1,
         };
         var command = new Command("profile",
             "Count multiply-accumulates, parameters and bytes per layer (torchprofile's rules); optionally time the model in TorchSharp.");
@@ -71,6 +76,7 @@ internal static class ProfileCommand
         command.Add(naive);
         command.Add(ranking);
         command.Add(ignore);
+        command.Add(roundTo);
         command.Add(common.Device);
         command.Add(common.Threads);
         command.Add(common.Json);
@@ -86,6 +92,7 @@ internal static class ProfileCommand
                     Ranking = r.GetValue(naive) ? ChannelRanking.Naive
                         : ChannelRankingNames.Parse(r.GetValue(ranking)) ?? ChannelRanking.L2,
                     IgnoredLayers = r.GetValue(ignore) ?? [],
+                    RoundTo = r.GetValue(roundTo),
                 })
                 : null;
             var model = pruned?.Model ?? loaded;
