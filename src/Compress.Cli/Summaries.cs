@@ -23,6 +23,8 @@ internal static class Summaries
             o.WriteLine(string.Create(c, $"channel groups           {groups.Count}: {pruned} pruned, {excluded} excluded; parameters {r.ParametersBefore:N0} -> {r.Parameters:N0}"));
             foreach (var reason in groups.Where(g => !g.Group.IsPrunable).GroupBy(g => g.Group.ExcludedReason!, StringComparer.Ordinal))
                 o.WriteLine(string.Create(c, $"  excluded x{reason.Count(),-3}          {reason.Key}"));
+            foreach (var noted in groups.Where(g => g.Note is not null))
+                o.WriteLine(string.Create(c, $"  group {noted.Group.Id,-4}            {noted.Note}"));
         }
         if (r.Comparison is { } k2)
         {

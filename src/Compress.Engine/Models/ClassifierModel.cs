@@ -204,6 +204,34 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
         return values[_outputSlot]!.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Runs the model on <paramref name="input"/> and returns the values named in <paramref name="names"/> (copies,
+    /// owned by the caller), for analyses that need intermediate activations. Values no node writes are absent.
+    /// </summary>
+    internal Dictionary<string, Tensor> Trace(Tensor input, IReadOnlySet<string> names)
+    {
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var scope = NewDisposeScope();
+        var values = new Tensor?[_slotCount];
+        values[0] = input;
+        if (names.Contains(_graph.Input)) result[_graph.Input] = input.detach().clone().DetachFromDisposeScope();
+        var arguments = new List<Tensor>(4);
+        foreach (var step in _steps)
+        {
+            arguments.Clear();
+            foreach (int slot in step.Inputs) arguments.Add(values[slot]!);
+            values[step.Output] = step.Node.Forward(arguments, step.Module);
+            if (names.Contains(step.Node.Output))
+                result[step.Node.Output] = values[step.Output]!.detach().clone().DetachFromDisposeScope();
+            foreach (int slot in step.Release)
+            {
+                values[slot]!.Dispose();
+                values[slot] = null;
+            }
+        }
+        return result;
+    }
+
     /// <summary>The tensor at <paramref name="key"/> held by <paramref name="holder"/> (the module handed to a node that
     /// owns tensors, <see cref="GraphNode.OwnedTensors"/>): looked up on each call, as moving the model to another device
     /// replaces the tensors.</summary>

@@ -16,9 +16,10 @@ namespace Compress.Engine.Pruning.Channels;
 /// <param name="Reorderable">Whether the kept channels may be in importance order.</param>
 /// <param name="ExcludedReason">Why the group keeps every channel, or null.</param>
 /// <param name="Kept">Original indices of the kept channels, in their new order.</param>
+/// <param name="Note">Removed dead channels folded into consumers' biases, or why not (<see cref="PrunedChannelGroup.Note"/>).</param>
 public sealed record ChannelPlanEntry(int Id, int ChannelsBefore, int ChannelsAfter, double Ratio, IReadOnlyList<string> Producers,
     IReadOnlyList<string> BatchNorms, IReadOnlyList<string> Consumers, IReadOnlyList<string> Others, int Blocks,
-    bool Reorderable, string? ExcludedReason, IReadOnlyList<int> Kept)
+    bool Reorderable, string? ExcludedReason, IReadOnlyList<int> Kept, string? Note = null)
 {
     /// <summary>The entry of <paramref name="group"/>.</summary>
     public static ChannelPlanEntry Of(PrunedChannelGroup group)
@@ -26,6 +27,6 @@ public sealed record ChannelPlanEntry(int Id, int ChannelsBefore, int ChannelsAf
         ArgumentNullException.ThrowIfNull(group);
         var g = group.Group;
         return new ChannelPlanEntry(g.Id, group.ChannelsBefore, group.ChannelsAfter, group.Ratio, g.Producers, g.BatchNorms,
-            [.. g.Consumers.Select(c => c.Module)], g.Others, g.Blocks, g.Reorderable, g.ExcludedReason, group.KeptIndices);
+            [.. g.Consumers.Select(c => c.Module)], g.Others, g.Blocks, g.Reorderable, g.ExcludedReason, group.KeptIndices, group.Note);
     }
 }

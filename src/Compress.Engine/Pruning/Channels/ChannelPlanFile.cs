@@ -78,7 +78,7 @@ public static class ChannelPlanFile
                 Blocks = Math.Max(1, e.Blocks),
                 Reorderable = e.Reorderable,
             };
-            plan.Add(new PrunedChannelGroup(group, e.Ratio, e.Kept));
+            plan.Add(new PrunedChannelGroup(group, e.Ratio, e.Kept) { Note = e.Note });
         }
         return plan;
     }

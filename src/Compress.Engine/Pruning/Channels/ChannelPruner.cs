@@ -307,25 +307,35 @@ public static class ChannelPruner
     /// <summary>The new model: the plan's channels cut from every member, nodes resized, weights gathered.</summary>
     private static ChannelPruningResult Cut(ClassifierModel model, ChannelAnalysis analysis, IReadOnlyList<PrunedChannelGroup> plan)
     {
-        var cut = new ChannelCut(analysis, CheckPlan(analysis, plan));
+        var kept = CheckPlan(analysis, plan);
+        var cut = new ChannelCut(analysis, kept);
         var state = StateDict(model);
+        var (biases, notes) = ChannelConstantFolding.Fold(model, analysis, kept, state);
+        if (notes.Count > 0)
+            plan = [.. plan.Select(p => notes.TryGetValue(p.Group.Id, out string? note) ? p with { Note = note } : p)];
 
         // The cut tensors outlive the scope (the model is made after it, so its buffers are not the scope's); they are
-        // disposed once copied.
+        // disposed once copied. Folded biases replace the model's before they are cut.
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        using (NewDisposeScope())
-        using (no_grad())
-        {
-            foreach (var members in analysis.Members.Where(m => cut.Changes(m.Atoms)).GroupBy(m => m.Key, StringComparer.Ordinal))
-                values[members.Key] = cut.Slice(state[members.Key].detach(), [.. members]).DetachFromDisposeScope();
-        }
         try
         {
+            using (NewDisposeScope())
+            using (no_grad())
+            {
+                foreach (var members in analysis.Members.Where(m => cut.Changes(m.Atoms)).GroupBy(m => m.Key, StringComparer.Ordinal))
+                {
+                    var source = biases.TryGetValue(members.Key, out var bias) ? bias : state[members.Key].detach();
+                    values[members.Key] = cut.Slice(source, [.. members]).DetachFromDisposeScope();
+                }
+            }
+            foreach (var (key, bias) in biases)
+                if (!values.ContainsKey(key)) values[key] = bias.clone();
             return Build(model, analysis, plan, cut, values);
         }
         finally
         {
             foreach (var value in values.Values) value.Dispose();
+            foreach (var bias in biases.Values) bias.Dispose();
         }
     }
 

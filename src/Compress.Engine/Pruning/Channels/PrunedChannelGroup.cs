@@ -13,4 +13,8 @@ public sealed record PrunedChannelGroup(ChannelGroup Group, double Ratio, IReadO
 
     /// <summary>Channels after pruning.</summary>
     public int ChannelsAfter => KeptIndices.Count;
+
+    /// <summary>What else happened to the group: removed channels with all-zero filters whose constant output was
+    /// folded into the consumers' biases, or why it could not be (then it is dropped). Null when nothing to say.</summary>
+    public string? Note { get; init; }
 }

@@ -190,3 +190,80 @@ public class ChannelCouplingRulesTests
         Assert.Contains(groups, g => g.IsPrunable && g.Consumers.Any(c => c.FeaturesPerChannel > 1));
     }
 }
+
+public class ChannelConstantFoldingTests
+{
+    /// <summary>conv1 3->6 (bias) -> ReLU -> conv2 6->5 (bias, kernel k, padding p) -> GAP -> linear: a BatchNorm-folded
+    /// block. Filters 1 and 4 of conv1 are zero with positive biases: those channels output constant ReLU(bias).</summary>
+    private static ClassifierModel Model(int kernel, int padding)
+    {
+        var g = new GraphBuilder();
+        string x = g.Conv("conv1", g.Input, 3, 6, 3, 1, 1, bias: true);
+        x = g.Add(new ReluNode("relu", x, "relu"));
+        x = g.Conv("conv2", x, 6, 5, kernel, 1, padding, bias: true);
+        x = g.Add(new GlobalAveragePoolNode("gap", x, "gap"));
+        x = g.Add(new FlattenNode("flat", x, "flat"));
+        manual_seed(4);
+        var model = new ClassifierModel(new ModelOptions { Architecture = "test", Classes = 3 }, new InputShape(3, 6, 6),
+            g.Build(g.Linear("fc", x, 5, 3, output: "logits")));
+        model.eval();
+        var state = model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value);
+        using var noGrad = no_grad();
+        foreach (int c in new[] { 1, 4 })
+        {
+            state["conv1.weight"][c].zero_();
+            state["conv1.bias"][c].fill_(0.75 + c);
+        }
+        return model;
+    }
+
+    private static ChannelPruningResult RemoveDead(ClassifierModel model)
+    {
+        var plan = ChannelPruner.Plan(model, new ChannelPruningOptions { Ratio = 0, Ranking = ChannelRanking.Naive })
+            .Select(p => p.Group.Producers.SequenceEqual(["conv1"]) ? p with { KeptIndices = [0, 2, 3, 5] } : p).ToList();
+        return ChannelPruner.Apply(model, plan);
+    }
+
+    private static float[] Logits(ClassifierModel model, Tensor x)
+    {
+        using var noGrad = no_grad();
+        using var y = model.call(x);
+        return y.data<float>().ToArray();
+    }
+
+    [Fact]
+    public void DeadChannelsIntoAnUnpaddedConsumer_AreFoldedIntoItsBias_AndTheLogitsStay()
+    {
+        using var model = Model(kernel: 1, padding: 0);
+        using var result = RemoveDead(model);
+        var group = result.Groups.Single(g => g.Group.Producers.SequenceEqual(["conv1"]));
+        Assert.Equal(4, group.ChannelsAfter);
+        Assert.Contains("folded into the biases of 'conv2'", group.Note, StringComparison.Ordinal);
+        using var x = randn(3, 3, 6, 6);
+        var expected = Logits(model, x);
+        var actual = Logits(result.Model, x);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+        Assert.Equal(group.Note, ChannelPlanEntry.Of(group).Note);
+    }
+
+    [Fact]
+    public void DeadChannelsIntoAPaddedConsumer_AreDroppedAndThePlanSaysWhy()
+    {
+        using var model = Model(kernel: 3, padding: 1);
+        using var result = RemoveDead(model);
+        var group = result.Groups.Single(g => g.Group.Producers.SequenceEqual(["conv1"]));
+        Assert.Contains("dropped, not folded", group.Note, StringComparison.Ordinal);
+        Assert.Contains("'conv2' pads its input", group.Note, StringComparison.Ordinal);
+        var before = model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value);
+        var after = result.Model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value);
+        Assert.True(before["conv2.bias"].allclose(after["conv2.bias"], rtol: 0, atol: 0)); // untouched
+    }
+
+    [Fact]
+    public void LiveChannels_NoNote()
+    {
+        using var model = Model(kernel: 1, padding: 0);
+        using var result = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = 0.3, Ranking = ChannelRanking.L2 });
+        Assert.All(result.Groups.Where(g => !g.Group.Producers.SequenceEqual(["conv1"])), g => Assert.Null(g.Note));
+    }
+}
