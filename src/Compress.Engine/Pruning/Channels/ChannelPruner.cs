@@ -211,17 +211,25 @@ public static class ChannelPruner
             foreach (var (name, ratio) in layers.OrderBy(l => l.Key, StringComparer.Ordinal))
             {
                 if (!known.Contains(name)) throw ChannelDependencyAnalyzer.UnknownLayer(name, layerNames, "a per-layer ratio");
-                var group = groups.First(g => g.Producers.Contains(name) || g.BatchNorms.Contains(name));
-                if (!group.IsPrunable)
-                    throw Conflict($"A ratio was given for layer '{name}', whose channels are not prunable ({group.ExcludedReason}).",
-                        "Remove the ratio for that layer.");
-                int index = prunable.IndexOf(group);
-                if (setBy.TryGetValue(index, out string? other) && ratios[index] != ratio)
-                    throw Conflict($"Layers '{other}' and '{name}' share one channel group but were given different ratios " +
-                                   $"({ratios[index].ToString("R", CultureInfo.InvariantCulture)} and {ratio.ToString("R", CultureInfo.InvariantCulture)}).",
-                        "Give the layers of a channel group (e.g. a ResNet stage) the same ratio, or only one of them.");
-                setBy[index] = name;
-                ratios[index] = ratio;
+                // The groups whose channels the layer produces, normalises or carries (a norm after a concatenation
+                // carries several).
+                var owned = groups.Where(g => g.Producers.Contains(name) || g.BatchNorms.Contains(name) || g.Others.Contains(name)).ToList();
+                if (owned.Count == 0)
+                    throw Conflict($"A ratio was given for layer '{name}', which only reads channels; its ratio would be the producer's.",
+                        "Give the ratio to the layer that produces the channels (a convolution or linear layer).");
+                foreach (var group in owned)
+                {
+                    if (!group.IsPrunable)
+                        throw Conflict($"A ratio was given for layer '{name}', whose channels are not prunable ({group.ExcludedReason}).",
+                            "Remove the ratio for that layer.");
+                    int index = prunable.IndexOf(group);
+                    if (setBy.TryGetValue(index, out string? other) && ratios[index] != ratio)
+                        throw Conflict($"Layers '{other}' and '{name}' share one channel group but were given different ratios " +
+                                       $"({ratios[index].ToString("R", CultureInfo.InvariantCulture)} and {ratio.ToString("R", CultureInfo.InvariantCulture)}).",
+                            "Give the layers of a channel group (e.g. a ResNet stage) the same ratio, or only one of them.");
+                    setBy[index] = name;
+                    ratios[index] = ratio;
+                }
             }
         }
         return ratios;

@@ -144,6 +144,23 @@ public class ChannelCouplingRulesTests
     }
 
     [Fact]
+    public void LayerRatio_ByADepthwiseConvolutionsName_SetsTheGroupItCarries()
+    {
+        using var model = OnnxImporter.Create(OnnxImporter.Read(OnnxImportFixtures.Get("mobilenet_v2-op17-bnkept.onnx").Path));
+        var target = ChannelDependencyAnalyzer.Analyze(model).First(g => g.Others.Count > 0);
+        string depthwise = target.Others[0];
+        var plan = ChannelPruner.Plan(model, new ChannelPruningOptions
+        {
+            Ratio = 0,
+            LayerRatios = new Dictionary<string, double> { [depthwise] = 0.5 },
+        });
+        var entry = plan.Single(p => p.Group.Id == target.Id);
+        Assert.Equal(0.5, entry.Ratio);
+        Assert.Equal(ChannelPruner.KeptChannels(target.Channels, 0.5), entry.ChannelsAfter);
+        Assert.All(plan.Where(p => p.Group.Id != target.Id), p => Assert.Equal(p.ChannelsBefore, p.ChannelsAfter));
+    }
+
+    [Fact]
     public void EfficientNet_TheGateJoinsWhatItGates_TheExcitationHiddenWidthIsItsOwnGroup()
     {
         var groups = Groups("efficientnet_b0-op17-bnkept.onnx");
