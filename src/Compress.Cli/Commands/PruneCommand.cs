@@ -31,10 +31,43 @@ internal static class PruneCommand
         };
         var method = new Option<string>("--method")
         {
-            Description = "global (the paper's L1 magnitude pruning at --rate), layerwise (a sensitivity scan proposes one sparsity per layer) or channel (whole channels removed: a smaller, faster model).",
+            Description = "global (the paper's L1 magnitude pruning of all parameters at --rate), unstructured (conv and linear weights by --criterion and --scope, optionally iterative), layerwise (a sensitivity scan proposes one sparsity per layer) or channel (whole channels removed: a smaller, faster model).",
             DefaultValueFactory = _ => "global",
         };
-        method.AcceptOnlyFromAmong("global", "layerwise", "channel");
+        method.AcceptOnlyFromAmong([.. PruningNames.Methods]);
+        var criterion = new Option<string?>("--criterion")
+        {
+            Description = "With --method unstructured: magnitude (|w|, default), gradient (|w x dL/dw| from the first training images) or random (seeded).",
+        };
+        criterion.AcceptOnlyFromAmong([.. PruningNames.Criteria]);
+        var scope = new Option<string?>("--scope")
+        {
+            Description = "With --method unstructured: global (one ranking over all weights in scope, default) or layer (each weight tensor loses the same fraction).",
+        };
+        scope.AcceptOnlyFromAmong([.. PruningNames.Scopes]);
+        var includeClassifier = new Option<bool>("--include-classifier")
+        {
+            Description = "With --method unstructured: also prune the classifier (the layer that writes the logits).",
+        };
+        var gradientImages = new Option<int?>("--gradient-images")
+        {
+            Description = "With --criterion gradient: training images (first in file order) whose loss gradient is used (default 128).",
+        };
+        var schedule = new Option<string?>("--schedule")
+        {
+            Description = "With --method unstructured: one-shot (default) or iterative (--steps steps to --rate, fine-tuning between them).",
+        };
+        schedule.AcceptOnlyFromAmong([.. PruningNames.Schedules]);
+        var steps = new Option<int?>("--steps") { Description = "With --schedule iterative: steps (default 5)." };
+        var scheduleShape = new Option<string?>("--schedule-shape")
+        {
+            Description = "With --schedule iterative: how the cumulative target grows: linear (s i/N, default), cubic (s (1 - (1 - i/N)^3)) or geometric (1 - (1 - s)^(i/N)).",
+        };
+        scheduleShape.AcceptOnlyFromAmong([.. PruningNames.ScheduleShapes]);
+        var epochsBetween = new Option<int?>("--epochs-between")
+        {
+            Description = "With --schedule iterative: fine-tuning epochs between steps (default 1; the final fine-tune follows the last step).",
+        };
         var channelRatio = new Option<double?>("--channel-ratio")
         {
             Description = "With --method channel: fraction of every prunable channel group to remove (default 0.3).",
@@ -88,6 +121,14 @@ internal static class PruneCommand
         command.Add(plot);
         command.Add(embed);
         command.Add(method);
+        command.Add(criterion);
+        command.Add(scope);
+        command.Add(includeClassifier);
+        command.Add(gradientImages);
+        command.Add(schedule);
+        command.Add(steps);
+        command.Add(scheduleShape);
+        command.Add(epochsBetween);
         command.Add(channelRatio);
         command.Add(roundTo);
         command.Add(ranking);
@@ -100,12 +141,20 @@ internal static class PruneCommand
         command.Add(common.Json);
         command.SetAction(r =>
         {
-            var chosen = r.GetValue(method) switch
-            {
-                "channel" => PruneMethod.Channel,
-                "layerwise" => PruneMethod.Layerwise,
-                _ => PruneMethod.Global,
-            };
+            var chosen = PruningNames.Method(r.GetValue(method)) ?? PruneMethod.Global;
+            bool unstructuredOptions = r.GetValue(criterion) is not null || r.GetValue(scope) is not null || r.GetValue(includeClassifier) ||
+                r.GetValue(gradientImages) is not null || r.GetValue(schedule) is not null || r.GetValue(steps) is not null ||
+                r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null;
+            if (chosen != PruneMethod.Unstructured && unstructuredOptions)
+                throw new CompressException(DiagnosticCode.InvalidOption,
+                    "--criterion, --scope, --include-classifier, --gradient-images, --schedule, --steps, --schedule-shape and --epochs-between apply to --method unstructured only.",
+                    hint: "Add --method unstructured, or drop those options.");
+            bool iterative = r.GetValue(schedule) == "iterative";
+            if (!iterative && (r.GetValue(steps) is not null || r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null))
+                throw new CompressException(DiagnosticCode.InvalidOption, "--steps, --schedule-shape and --epochs-between need --schedule iterative.",
+                    hint: "Add --schedule iterative.");
+            if (r.GetValue(gradientImages) is < 1)
+                throw new CompressException(DiagnosticCode.InvalidOption, "--gradient-images must be at least 1.");
             bool channelOptions = r.GetValue(channelRatio) is not null || r.GetValue(roundTo) is not null || r.GetValue(ranking) is not null ||
                 r.GetValue(globalRanking) || (r.GetValue(ignore) ?? []).Length > 0 || r.GetValue(channelPlan) is not null || r.GetValue(savePlan) is not null;
             if (chosen != PruneMethod.Channel && channelOptions)
@@ -119,6 +168,21 @@ internal static class PruneCommand
             var result = PruneJob.Run(new PruneJob.Options
             {
                 Method = chosen,
+                Unstructured = new Engine.Pruning.Unstructured.UnstructuredPruningOptions
+                {
+                    Criterion = PruningNames.Criterion(r.GetValue(criterion) ?? "magnitude"),
+                    Scope = PruningNames.Scope(r.GetValue(scope)) ?? PruneScope.Global,
+                    IncludeClassifier = r.GetValue(includeClassifier),
+                    GradientImages = r.GetValue(gradientImages) ?? Engine.Pruning.Importance.GradientCollector.DefaultImages,
+                },
+                Schedule = iterative
+                    ? new PruneSchedule
+                    {
+                        Steps = r.GetValue(steps) ?? 5,
+                        Shape = PruningNames.ScheduleShape(r.GetValue(scheduleShape)) ?? PruneScheduleShape.Linear,
+                        EpochsBetween = r.GetValue(epochsBetween) ?? 1,
+                    }
+                    : PruneSchedule.OneShot,
                 Channel = new ChannelPruningOptions
                 {
                     Ratio = r.GetValue(channelRatio) ?? 0.3,

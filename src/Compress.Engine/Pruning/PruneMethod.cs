@@ -11,4 +11,8 @@ public enum PruneMethod
 
     /// <summary>Fine-grained magnitude pruning with one sparsity per layer (unstructured zeros).</summary>
     Layerwise,
+
+    /// <summary>Unstructured pruning of the conv and linear weights by a criterion (magnitude, gradient, random) in a
+    /// global or per-layer scope, one-shot or iterative (ShrinkBench's baselines).</summary>
+    Unstructured,
 }

@@ -298,12 +298,7 @@ public static class SpecJob
         return (null, null);
     }
 
-    private static PruneMethod MethodOf(BuildSpec spec) => spec.Method switch
-    {
-        "channel" => PruneMethod.Channel,
-        "layerwise" => PruneMethod.Layerwise,
-        _ => PruneMethod.Global,
-    };
+    private static PruneMethod MethodOf(BuildSpec spec) => PruningNames.Method(spec.Method) ?? PruneMethod.Global;
 
     /// <summary>The two ONNX graphs profiled the same way, matched node by node (by name).</summary>
     private static BuildReport.StructureReport Structure(string denseOnnx, string artifactOnnx, double latencyBefore, double latencyAfter)

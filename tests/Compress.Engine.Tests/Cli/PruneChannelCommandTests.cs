@@ -86,4 +86,24 @@ public class PruneChannelCommandTests
         Assert.Equal(CliApp.ErrorExitCode, code);
         Assert.Contains("error CMP0707", err, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--criterion", "gradient")]
+    [InlineData("--scope", "layer")]
+    [InlineData("--schedule", "iterative")]
+    public void Prune_UnstructuredOptionsWithoutUnstructuredMethod_ExitsWithCmp0001(string option, string value)
+    {
+        var (code, _, err) = CliRunner.Run("prune", "--model", Model, option, value);
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains("error CMP0001", err, StringComparison.Ordinal);
+        Assert.Contains("--method unstructured", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Prune_StepsWithoutIterativeSchedule_ExitsWithCmp0001()
+    {
+        var (code, _, err) = CliRunner.Run("prune", "--method", "unstructured", "--model", Model, "--steps", "3");
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains("--schedule iterative", err, StringComparison.Ordinal);
+    }
 }

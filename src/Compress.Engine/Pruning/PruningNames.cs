@@ -1,0 +1,67 @@
+using Compress.Engine.Pruning.Importance;
+
+namespace Compress.Engine.Pruning;
+
+/// <summary>
+/// The one table of the names users write for pruning choices (command line; spec and build metadata to follow), and
+/// what each stands for. Parsing anywhere goes through here; nothing else switches on these strings.
+/// </summary>
+public static class PruningNames
+{
+    private static readonly (string Name, PruneMethod Method)[] MethodTable =
+    [
+        ("global", PruneMethod.Global), ("channel", PruneMethod.Channel), ("layerwise", PruneMethod.Layerwise),
+        ("unstructured", PruneMethod.Unstructured),
+    ];
+
+    private static readonly (string Name, Func<IWeightImportance> Create)[] CriterionTable =
+    [
+        ("magnitude", () => new MagnitudeImportance()), ("gradient", () => new GradientMagnitudeImportance()),
+        ("random", () => new RandomImportance()),
+    ];
+
+    private static readonly (string Name, PruneScope Scope)[] ScopeTable = [("global", PruneScope.Global), ("layer", PruneScope.Layer)];
+
+    private static readonly (string Name, PruneScheduleShape Shape)[] ShapeTable =
+    [
+        ("linear", PruneScheduleShape.Linear), ("cubic", PruneScheduleShape.Cubic), ("geometric", PruneScheduleShape.Geometric),
+    ];
+
+    /// <summary>Method names: <c>global</c> (the paper's), <c>channel</c>, <c>layerwise</c>, <c>unstructured</c>.</summary>
+    public static IReadOnlyList<string> Methods { get; } = [.. MethodTable.Select(m => m.Name)];
+
+    /// <summary>Criterion names: <c>magnitude</c>, <c>gradient</c>, <c>random</c>.</summary>
+    public static IReadOnlyList<string> Criteria { get; } = [.. CriterionTable.Select(c => c.Name)];
+
+    /// <summary>Scope names: <c>global</c>, <c>layer</c>.</summary>
+    public static IReadOnlyList<string> Scopes { get; } = [.. ScopeTable.Select(s => s.Name)];
+
+    /// <summary>Schedule names: <c>one-shot</c>, <c>iterative</c>.</summary>
+    public static IReadOnlyList<string> Schedules { get; } = ["one-shot", "iterative"];
+
+    /// <summary>Schedule shape names: <c>linear</c>, <c>cubic</c>, <c>geometric</c>.</summary>
+    public static IReadOnlyList<string> ScheduleShapes { get; } = [.. ShapeTable.Select(s => s.Name)];
+
+    /// <summary>The method named <paramref name="name"/> (case-insensitive), or null.</summary>
+    public static PruneMethod? Method(string? name) =>
+        MethodTable.Where(m => Same(m.Name, name)).Select(m => (PruneMethod?)m.Method).FirstOrDefault();
+
+    /// <summary>The name of <paramref name="method"/>.</summary>
+    public static string NameOf(PruneMethod method) => MethodTable.First(m => m.Method == method).Name;
+
+    /// <summary>A new criterion named <paramref name="name"/> (case-insensitive); an exception for an unknown name
+    /// (the command line restricts the names first).</summary>
+    public static IWeightImportance Criterion(string name) =>
+        CriterionTable.Where(c => Same(c.Name, name)).Select(c => c.Create()).FirstOrDefault()
+        ?? throw new ArgumentException($"Unknown criterion '{name}'; known: {string.Join(", ", Criteria)}.", nameof(name));
+
+    /// <summary>The scope named <paramref name="name"/>, or null.</summary>
+    public static PruneScope? Scope(string? name) =>
+        ScopeTable.Where(s => Same(s.Name, name)).Select(s => (PruneScope?)s.Scope).FirstOrDefault();
+
+    /// <summary>The schedule shape named <paramref name="name"/>, or null.</summary>
+    public static PruneScheduleShape? ScheduleShape(string? name) =>
+        ShapeTable.Where(s => Same(s.Name, name)).Select(s => (PruneScheduleShape?)s.Shape).FirstOrDefault();
+
+    private static bool Same(string a, string? b) => string.Equals(a, b?.Trim(), StringComparison.OrdinalIgnoreCase);
+}
