@@ -36,6 +36,7 @@ public static class CliApp
             BenchCommand.Create(common, context),
             ProfileCommand.Create(common, context),
             SensitivityCommand.Create(common, context),
+            CompareCommand.Create(common, context),
         };
 
         var parse = root.Parse(args);

@@ -156,7 +156,8 @@ public static class PruneJob
                         $"prune: layerwise magnitude pruning of {layerSparsity.Count} layer(s), {mask.PrunedCount:N0} weights removed"));
                     break;
                 case PruneMethod.Unstructured:
-                    mask = PruneUnstructured(model, rate, options, splits, normalization, device, sink, cancellationToken);
+                    mask = UnstructuredRun.Prune(model, rate, options.Unstructured, options.Schedule, options.FineTune, options.Run.Seed,
+                        splits, normalization, device, sink, cancellationToken);
                     break;
                 case PruneMethod.Channel:
                     channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan) : ChannelPruner.Prune(model, options.Channel);
@@ -263,50 +264,6 @@ public static class PruneJob
         {
             mask?.Dispose();
             channels?.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// The unstructured method: each step of the schedule scores the masked model again (gradients from the first
-    /// training images when the criterion needs them), grows the mask to that step's cumulative target and applies it;
-    /// between steps the model fine-tunes with the mask held.
-    /// </summary>
-    private static PruningMask PruneUnstructured(ClassifierModel model, double rate, Options options, Data.DatasetSplits splits,
-        Data.Normalization normalization, TorchSharp.torch.Device device, IDiagnosticSink sink, CancellationToken cancellationToken)
-    {
-        var settings = options.Unstructured;
-        var schedule = options.Schedule;
-        var scope = Pruning.Unstructured.UnstructuredPruner.ScopeOf(model, settings.IncludeClassifier);
-        PruningMask? mask = null;
-        try
-        {
-            for (int step = 1; step <= schedule.Steps; step++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                double target = schedule.Target(rate, step);
-                var gradients = settings.Criterion.NeedsGradients
-                    ? Pruning.Importance.GradientCollector.Collect(model, splits.Train, normalization, device, scope, settings.GradientImages)
-                    : null;
-                using var context = new Pruning.Importance.ImportanceContext(options.Run.Seed, step - 1, gradients);
-                var next = Pruning.Unstructured.UnstructuredPruner.Compute(model, target, settings, context, mask);
-                mask?.Dispose();
-                mask = next;
-                mask.Apply(model);
-                sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"prune: step {step}/{schedule.Steps}, {settings.Criterion.Name} {settings.Scope.ToString().ToLowerInvariant()}, target {target:F4}: {mask.PrunedCount:N0} of {mask.TotalCount:N0} weights in scope pruned"));
-                if (step < schedule.Steps && schedule.EpochsBetween > 0)
-                {
-                    new Trainer(model, device, sink).Train(splits.Train, normalization,
-                        options.FineTune with { Epochs = schedule.EpochsBetween, Seed = options.Run.Seed + step }, mask,
-                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"fine-tune (after step {step})"), cancellationToken);
-                }
-            }
-            return mask!;
-        }
-        catch
-        {
-            mask?.Dispose();
-            throw;
         }
     }
 

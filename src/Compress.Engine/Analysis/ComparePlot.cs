@@ -1,0 +1,64 @@
+using Compress.Engine.Diagnostics;
+using Compress.Engine.Pipeline;
+using ScottPlot;
+using static Compress.Engine.Analysis.PlotOutput;
+
+namespace Compress.Engine.Analysis;
+
+/// <summary>
+/// ShrinkBench's figure: top-1 accuracy after fine-tuning against compression ratio (parameters / nonzero parameters,
+/// on a log2 axis), one line per criterion and scope, and a dashed line at the baseline's accuracy.
+/// </summary>
+public static class ComparePlot
+{
+    private const int Width = 1100;
+    private const int Height = 700;
+
+    private static readonly MarkerShape[] Markers = [MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp];
+
+    /// <summary>Writes the figure to <paramref name="path"/> (PNG; CMP0305 warning without fonts, CMP0004 when it cannot
+    /// be written).</summary>
+    public static void WritePng(CompareResult result, string path, string? title = null, IDiagnosticSink? sink = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] png = Render(result, title, out bool hasFont);
+        Write(png, path, hasFont, sink);
+    }
+
+    internal static byte[] Render(CompareResult result, string? title, out bool hasFont)
+    {
+        hasFont = HasFont();
+        using var plot = new Plot();
+        plot.Add.Palette = new ScottPlot.Palettes.Category10();
+        var lines = result.Cells.GroupBy(c => (c.Criterion, c.Scope)).ToList();
+        double low = result.BaselineAccuracy, high = result.BaselineAccuracy, right = 1;
+        for (int i = 0; i < lines.Count; i++)
+        {
+            var points = lines[i].Where(c => double.IsFinite(c.CompressionRatio)).OrderBy(c => c.CompressionRatio).ToList();
+            if (points.Count == 0) continue;
+            double[] xs = [.. points.Select(p => Math.Log2(p.CompressionRatio))];
+            double[] ys = [.. points.Select(p => p.AccuracyFineTuned)];
+            (low, high, right) = (Math.Min(low, ys.Min()), Math.Max(high, ys.Max()), Math.Max(right, xs.Max()));
+            var line = plot.Add.Scatter(xs, ys);
+            line.LineWidth = 2;
+            line.MarkerSize = 8;
+            line.MarkerShape = Markers[i % Markers.Length];
+            line.LinePattern = lines[i].Key.Scope == "layer" ? LinePattern.Dashed : LinePattern.Solid;
+            line.LegendText = $"{lines[i].Key.Criterion} ({lines[i].Key.Scope})";
+        }
+        var baseline = plot.Add.HorizontalLine(result.BaselineAccuracy, 2, Colors.Black, LinePattern.Dotted);
+        baseline.LegendText = Invariant($"baseline {result.BaselineAccuracy:0.00}%");
+
+        int maxTick = (int)Math.Ceiling(right);
+        double[] ticks = [.. Enumerable.Range(0, maxTick + 1).Select(t => (double)t)];
+        plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => Invariant($"{Math.Pow(2, t):0}x"))]);
+        plot.Axes.SetLimits(-0.1, maxTick + 0.1, Math.Max(0, low - 3), Math.Min(100, high + 3));
+        plot.Title(title ?? Invariant($"Pruning methods on {Path.GetFileName(result.Model)}: accuracy after fine-tuning"));
+        plot.XLabel("compression ratio (parameters / nonzero parameters, log scale)");
+        plot.YLabel("top-1 test accuracy (%)");
+        plot.ShowLegend(Edge.Right);
+        UseSans(plot, hasFont);
+        return plot.GetImageBytes(Width, Height, ImageFormat.Png);
+    }
+}

@@ -1,0 +1,25 @@
+namespace Compress.Engine.Pipeline;
+
+/// <summary>What <see cref="CompareJob"/> measured: the baseline, and one cell per criterion x scope x fraction.</summary>
+/// <param name="Model">The model (architecture or ONNX path).</param>
+/// <param name="BaselineAccuracy">Top-1 test accuracy of the unpruned model, percent.</param>
+/// <param name="Parameters">Trainable parameters of the model.</param>
+/// <param name="Cells">Every cell, in grid order (criterion, scope, fraction).</param>
+/// <param name="Json">Where the result was written.</param>
+/// <param name="Plot">Where the plot was written.</param>
+public sealed record CompareResult(string Model, double BaselineAccuracy, long Parameters, IReadOnlyList<CompareCell> Cells,
+    string Json, string Plot);
+
+/// <summary>One pruned and fine-tuned copy of the baseline.</summary>
+/// <param name="Criterion">The criterion's name.</param>
+/// <param name="Scope"><c>global</c> or <c>layer</c>.</param>
+/// <param name="Fraction">The fraction of the weights in scope removed.</param>
+/// <param name="CompressionRatio">Parameters / nonzero parameters of the whole model after fine-tuning (ShrinkBench's
+/// compression ratio).</param>
+/// <param name="Nonzero">Nonzero parameters after fine-tuning.</param>
+/// <param name="AccuracyPruned">Test accuracy right after pruning, percent.</param>
+/// <param name="AccuracyFineTuned">Test accuracy after fine-tuning with the mask held, percent.</param>
+/// <param name="Seconds">Time the cell took when it was computed.</param>
+/// <param name="Cached">Whether the cell was read from an earlier run's cache instead of computed now.</param>
+public sealed record CompareCell(string Criterion, string Scope, double Fraction, double CompressionRatio, long Nonzero,
+    double AccuracyPruned, double AccuracyFineTuned, double Seconds, bool Cached);
