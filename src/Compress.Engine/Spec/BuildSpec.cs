@@ -41,11 +41,37 @@ public sealed record BuildSpec
 
     /// <summary>
     /// How to prune: <c>global</c> (default: the paper's global L1 magnitude pruning at <see cref="PruneRate"/>),
+    /// <c>unstructured</c> (the conv and linear weights by <see cref="Criterion"/> and <see cref="Scope"/> at
+    /// <see cref="PruneRate"/>, on <see cref="Schedule"/>),
     /// <c>channel</c> (structured: whole channels removed, <see cref="ChannelRatio"/>, <see cref="Ranking"/>) or
     /// <c>layerwise</c> (fine-grained magnitude pruning with a per-layer sparsity from <see cref="Sparsity"/> or a
     /// sensitivity scan with <see cref="TargetSize"/>).
     /// </summary>
     public string Method { get; init; } = "global";
+
+    /// <summary>Unstructured method: <c>magnitude</c> (default), <c>gradient</c> or <c>random</c>.</summary>
+    public string Criterion { get; init; } = "magnitude";
+
+    /// <summary>Unstructured method: <c>global</c> (default) or <c>layer</c>.</summary>
+    public string Scope { get; init; } = "global";
+
+    /// <summary>Unstructured method: also prune the classifier (default false).</summary>
+    public bool IncludeClassifier { get; init; }
+
+    /// <summary>Unstructured method, gradient criterion: training images read (default 128).</summary>
+    public int GradientImages { get; init; } = Pruning.Importance.GradientCollector.DefaultImages;
+
+    /// <summary>Unstructured method: <c>one-shot</c> (default) or <c>iterative</c>.</summary>
+    public string Schedule { get; init; } = "one-shot";
+
+    /// <summary>Iterative schedule: steps (default 5).</summary>
+    public int Steps { get; init; } = 5;
+
+    /// <summary>Iterative schedule: <c>linear</c> (default), <c>cubic</c> or <c>geometric</c>.</summary>
+    public string ScheduleShape { get; init; } = "linear";
+
+    /// <summary>Iterative schedule: fine-tuning epochs between steps (default 1).</summary>
+    public int EpochsBetween { get; init; } = 1;
 
     /// <summary>Channel method: the fraction of each prunable group's channels removed (default 0.3).</summary>
     public double ChannelRatio { get; init; } = 0.3;

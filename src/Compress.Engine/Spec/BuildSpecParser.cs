@@ -22,8 +22,11 @@ public static class BuildSpecParser
         "syntheticTrain", "syntheticTest", "pruneRate", "fineTuneEpochs", "baselineEpochs", "minAccuracy",
         "maxAccuracyDrop", "device", "seed", "threads", "outputDirectory", "intermediateDirectory", "cacheDirectory",
         "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
-        "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing",
+        "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing", "criterion", "scope", "includeClassifier",
+        "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween",
     ];
+
+    private static readonly string[] IterativeKeys = ["steps", "scheduleShape", "epochsBetween"];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
     private static readonly string[] ModelKeys = [.. Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal)).Select(k => k[6..])];
@@ -175,7 +178,7 @@ public static class BuildSpecParser
         /// <summary>The pruning method and its options; cross-checks that the method has what it needs.</summary>
         private BuildSpec ReadMethod(Dictionary<string, Node> values, BuildSpec spec)
         {
-            string method = Choice(values, "method", ["global", "channel", "layerwise"]) ?? "global";
+            string method = Choice(values, "method", [.. Pruning.PruningNames.Methods]) ?? "global";
             double ratio = spec.ChannelRatio;
             IReadOnlyDictionary<string, double>? layerRatios = null;
             if (values.TryGetValue("channelRatio", out var ratioNode) && ratioNode.Kind != JsonTokenType.Null)
@@ -218,7 +221,22 @@ public static class BuildSpecParser
                 Sensitivity = sensitivity,
                 TargetSize = Number(values, "targetSize", 1e-6, 1, "a fraction in (0, 1] of the prunable weights to keep") ?? spec.TargetSize,
                 SensitivityMaxDrop = Number(values, "sensitivityMaxDrop", 0, 100, "a number of percentage points in [0, 100]") ?? spec.SensitivityMaxDrop,
+                Criterion = Choice(values, "criterion", [.. Pruning.PruningNames.Criteria]) ?? spec.Criterion,
+                Scope = Choice(values, "scope", [.. Pruning.PruningNames.Scopes]) ?? spec.Scope,
+                IncludeClassifier = Boolean(values, "includeClassifier") ?? false,
+                GradientImages = Integer(values, "gradientImages", 1, 1_000_000, "an integer >= 1") ?? spec.GradientImages,
+                Schedule = Choice(values, "schedule", [.. Pruning.PruningNames.Schedules]) ?? spec.Schedule,
+                Steps = Integer(values, "steps", 1, 1000, "an integer from 1 to 1000") ?? spec.Steps,
+                ScheduleShape = Choice(values, "scheduleShape", [.. Pruning.PruningNames.ScheduleShapes]) ?? spec.ScheduleShape,
+                EpochsBetween = Integer(values, "epochsBetween", 0, 1000, "an integer >= 0") ?? spec.EpochsBetween,
             };
+            string[] unstructuredKeys = ["criterion", "scope", "includeClassifier", "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween"];
+            foreach (string key in unstructuredKeys.Where(values.ContainsKey))
+                if (method != "unstructured")
+                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" only.", values[key].Location);
+            foreach (string key in IterativeKeys.Where(values.ContainsKey))
+                if (method == "unstructured" && result.Schedule != "iterative")
+                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}' needs 'schedule' \"iterative\".", values[key].Location);
             if (method == "layerwise" && sparsity is null && sensitivity is null && _errors == 0)
                 Error(DiagnosticCode.InvalidSpecValue, "'method' \"layerwise\" needs 'sparsity' (an object or a JSON file of per-layer sparsities) or 'sensitivity': \"auto\" with 'targetSize'.",
                     values["method"].Location);

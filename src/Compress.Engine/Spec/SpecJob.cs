@@ -139,6 +139,21 @@ public static class SpecJob
                     IgnoredLayers = spec.IgnoredLayers,
                     RoundTo = spec.ChannelRoundTo,
                 },
+                Unstructured = new Pruning.Unstructured.UnstructuredPruningOptions
+                {
+                    Criterion = PruningNames.Criterion(spec.Criterion),
+                    Scope = PruningNames.Scope(spec.Scope) ?? PruneScope.Global,
+                    IncludeClassifier = spec.IncludeClassifier,
+                    GradientImages = spec.GradientImages,
+                },
+                Schedule = spec.Schedule == "iterative"
+                    ? new PruneSchedule
+                    {
+                        Steps = spec.Steps,
+                        Shape = PruningNames.ScheduleShape(spec.ScheduleShape) ?? PruneScheduleShape.Linear,
+                        EpochsBetween = spec.EpochsBetween,
+                    }
+                    : PruneSchedule.OneShot,
                 Layerwise = new LayerwiseOptions
                 {
                     Sparsity = spec.Sparsity,

@@ -236,4 +236,30 @@ public sealed class BuildSpecParserTests : IDisposable
         Assert.Empty(diagnostics);
         Assert.Equal("lenet5", spec!.Model.Architecture);
     }
+
+    [Fact]
+    public void Parse_UnstructuredMethod_ReadsCriterionScopeAndSchedule()
+    {
+        var (spec, diagnostics) = Parse("""
+            { "method": "unstructured", "criterion": "gradient", "scope": "layer", "includeClassifier": true, "gradientImages": 64,
+              "schedule": "iterative", "steps": 4, "scheduleShape": "cubic", "epochsBetween": 0 }
+            """);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal(("unstructured", "gradient", "layer", true, 64), (spec!.Method, spec.Criterion, spec.Scope, spec.IncludeClassifier, spec.GradientImages));
+        Assert.Equal(("iterative", 4, "cubic", 0), (spec.Schedule, spec.Steps, spec.ScheduleShape, spec.EpochsBetween));
+    }
+
+    [Theory]
+    [InlineData("{ \"criterion\": \"gradient\" }", "'criterion' applies to 'method' \"unstructured\" only")]
+    [InlineData("{ \"method\": \"unstructured\", \"steps\": 3 }", "'steps' needs 'schedule' \"iterative\"")]
+    [InlineData("{ \"method\": \"unstructured\", \"criterion\": \"gradiant\" }", "did you mean \"gradient\"?")]
+    public void Parse_UnstructuredKeysMisused_ReportCmp0622AtTheKey(string json, string message)
+    {
+        var (spec, diagnostics) = Parse(json);
+        Assert.Null(spec);
+        var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal(DiagnosticCode.InvalidSpecValue, error.Code);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, error.Line);
+    }
 }

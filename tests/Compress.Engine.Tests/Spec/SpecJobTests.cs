@@ -215,4 +215,21 @@ public sealed class SpecJobTests : IDisposable
         Assert.Equal("accuracy dropped 2.50 points (90.00% to 87.50%), more than maxAccuracyDrop 2", reason);
         Assert.Equal("minAccuracy", SpecJob.Gate(spec, 90, 49.99).Key);
     }
+
+    [Fact]
+    public void Run_UnstructuredIterativeGradient_PrunesTheConvWeightsInSteps()
+    {
+        string spec = WriteSpec(",\n  \"method\": \"unstructured\",\n  \"criterion\": \"gradient\",\n  \"gradientImages\": 32,\n  \"schedule\": \"iterative\",\n  \"steps\": 2,\n  \"epochsBetween\": 0", fineTuneEpochs: 0);
+        var sink = new CollectingSink();
+        var report = SpecJob.Run(spec, sink);
+        Assert.Equal("unstructured", report.Options.Method);
+        var steps = sink.ProgressLines.Where(l => l.StartsWith("prune: step ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, steps.Count);
+        // Linear schedule to the knee rate: half of it after the first step, all of it after the second.
+        string half = (report.Rate.Value / 2).ToString("F4", CultureInfo.InvariantCulture);
+        string full = report.Rate.Value.ToString("F4", CultureInfo.InvariantCulture);
+        Assert.Contains($"gradient global, target {half}", steps[0], StringComparison.Ordinal);
+        Assert.Contains($"gradient global, target {full}", steps[1], StringComparison.Ordinal);
+        Assert.InRange(report.Sparsity, 0.5 * report.Rate.Value, report.Rate.Value); // the conv weights; BatchNorm, biases and the classifier stay
+    }
 }
