@@ -41,8 +41,24 @@ internal sealed class ModelRequest
     public int? Seed { get; set; }
     /// <summary>Thread count, or null.</summary>
     public int? Threads { get; set; }
-    /// <summary>global, channel or layerwise, or null (the engine's default, global).</summary>
+    /// <summary>global, unstructured, channel or layerwise, or null (the engine's default, global).</summary>
     public string? Method { get; set; }
+    /// <summary>Unstructured method: magnitude, gradient or random, or null.</summary>
+    public string? Criterion { get; set; }
+    /// <summary>Unstructured method: global or layer, or null.</summary>
+    public string? Scope { get; set; }
+    /// <summary>Unstructured method: prune the classifier too, or null.</summary>
+    public bool? IncludeClassifier { get; set; }
+    /// <summary>Gradient criterion: training images, or null.</summary>
+    public int? GradientImages { get; set; }
+    /// <summary>one-shot or iterative, or null.</summary>
+    public string? Schedule { get; set; }
+    /// <summary>Iterative schedule: steps, or null.</summary>
+    public int? Steps { get; set; }
+    /// <summary>Iterative schedule: linear, cubic or geometric, or null.</summary>
+    public string? ScheduleShape { get; set; }
+    /// <summary>Iterative schedule: fine-tuning epochs between steps, or null.</summary>
+    public int? EpochsBetween { get; set; }
     /// <summary>Uniform channel ratio, or null.</summary>
     public double? ChannelRatio { get; set; }
     /// <summary>Per-layer channel ratios (producer conv name to ratio), or null.</summary>

@@ -15,7 +15,8 @@ internal sealed class ModelValidator
     [
         "Architecture", "WidthMultiplier", "Classes", "Data", "PruneRate", "FineTuneEpochs", "MinAccuracy",
         "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
-        "Sparsity", "Sensitivity", "TargetSize", "Normalize", "EmbedPreprocessing",
+        "Sparsity", "Sensitivity", "TargetSize", "Normalize", "EmbedPreprocessing", "Criterion", "Scope", "IncludeClassifier",
+        "GradientImages", "Schedule", "Steps", "ScheduleShape", "EpochsBetween",
     ];
 
     private static readonly string[] IgnoredMetadata = ["Link", "Visible"];
@@ -129,9 +130,17 @@ internal sealed class ModelValidator
         request.Device = ParseDevice(Text(item, "Device"), $"{where}: Device") ?? Defaults.Device;
         request.Seed = ParseInt(Text(item, "Seed"), $"{where}: Seed", int.MinValue) ?? Defaults.Seed;
         request.Threads = ParseInt(Text(item, "Threads"), $"{where}: Threads", 1);
-        request.Method = ParseChoice(Text(item, "Method"), $"{where}: Method", "global", "channel", "layerwise");
+        request.Method = ParseChoice(Text(item, "Method"), $"{where}: Method", Shared.PruningChoices.Methods);
         ParseChannelRatio(Text(item, "ChannelRatio"), where, request);
-        request.Ranking = ParseChoice(Text(item, "Ranking"), $"{where}: Ranking", "l2", "l1", "naive");
+        request.Ranking = ParseChoice(Text(item, "Ranking"), $"{where}: Ranking", Shared.PruningChoices.Rankings);
+        request.Criterion = ParseChoice(Text(item, "Criterion"), $"{where}: Criterion", Shared.PruningChoices.Criteria);
+        request.Scope = ParseChoice(Text(item, "Scope"), $"{where}: Scope", Shared.PruningChoices.Scopes);
+        request.IncludeClassifier = ParseBool(Text(item, "IncludeClassifier"), $"{where}: IncludeClassifier");
+        request.GradientImages = ParseInt(Text(item, "GradientImages"), $"{where}: GradientImages", 1);
+        request.Schedule = ParseChoice(Text(item, "Schedule"), $"{where}: Schedule", Shared.PruningChoices.Schedules);
+        request.Steps = ParseInt(Text(item, "Steps"), $"{where}: Steps", 1);
+        request.ScheduleShape = ParseChoice(Text(item, "ScheduleShape"), $"{where}: ScheduleShape", Shared.PruningChoices.ScheduleShapes);
+        request.EpochsBetween = ParseInt(Text(item, "EpochsBetween"), $"{where}: EpochsBetween", 0);
         request.IgnoredLayers = Text(item, "IgnoredLayers")?.Split([';', ','], StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         request.Sparsity = ParseFile(Text(item, "Sparsity"), where, "Sparsity");

@@ -96,6 +96,38 @@ internal static class SpecJson
         {
             Key("method", Quote(method));
         }
+        if (model.Criterion is { } criterion)
+        {
+            Key("criterion", Quote(criterion));
+        }
+        if (model.Scope is { } scope)
+        {
+            Key("scope", Quote(scope));
+        }
+        if (model.IncludeClassifier is { } includeClassifier)
+        {
+            Key("includeClassifier", includeClassifier ? "true" : "false");
+        }
+        if (model.GradientImages is { } gradientImages)
+        {
+            Key("gradientImages", gradientImages.ToString(CultureInfo.InvariantCulture));
+        }
+        if (model.Schedule is { } schedule)
+        {
+            Key("schedule", Quote(schedule));
+        }
+        if (model.Steps is { } steps)
+        {
+            Key("steps", steps.ToString(CultureInfo.InvariantCulture));
+        }
+        if (model.ScheduleShape is { } scheduleShape)
+        {
+            Key("scheduleShape", Quote(scheduleShape));
+        }
+        if (model.EpochsBetween is { } epochsBetween)
+        {
+            Key("epochsBetween", epochsBetween.ToString(CultureInfo.InvariantCulture));
+        }
         if (model.ChannelLayerRatios is { } layerRatios)
         {
             Key("channelRatio", "{ " + string.Join(", ", layerRatios.Select(r => Quote(r.Key) + ": " + Number(r.Value))) + " }");

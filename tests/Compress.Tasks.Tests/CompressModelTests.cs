@@ -165,6 +165,45 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void Execute_UnstructuredMetadata_ReachesTheSpecAndUnknownNamesAreCmp0602()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        item.SetMetadata("Method", "unstructured");
+        item.SetMetadata("Criterion", "gradient");
+        item.SetMetadata("Scope", "layer");
+        item.SetMetadata("IncludeClassifier", "true");
+        item.SetMetadata("GradientImages", "64");
+        item.SetMetadata("Schedule", "iterative");
+        item.SetMetadata("Steps", "4");
+        item.SetMetadata("ScheduleShape", "cubic");
+        item.SetMetadata("EpochsBetween", "0");
+        var task = Task(item);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(task.IntermediateDirectory, "app.spec.json")));
+        var root = spec.RootElement;
+        Assert.Equal(("unstructured", "gradient", "layer"), (root.GetProperty("method").GetString(), root.GetProperty("criterion").GetString(), root.GetProperty("scope").GetString()));
+        Assert.True(root.GetProperty("includeClassifier").GetBoolean());
+        Assert.Equal((64, 4, 0), (root.GetProperty("gradientImages").GetInt32(), root.GetProperty("steps").GetInt32(), root.GetProperty("epochsBetween").GetInt32()));
+        Assert.Equal(("iterative", "cubic"), (root.GetProperty("schedule").GetString(), root.GetProperty("scheduleShape").GetString()));
+
+        var bad = new TaskItem(_temp.File("other.onnx"));
+        bad.SetMetadata("Criterion", "taylor");
+        var failing = Task(bad);
+        Assert.False(failing.Execute());
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("Criterion is 'taylor'; it must be magnitude, gradient, random", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Targets_SettingsFileListsEveryMetadataTheTaskReads()
+    {
+        // A metadata missing from the settings line would not rerun the model when it changes.
+        string targets = File.ReadAllText(Path.Combine(RepoPaths.Root, "build", "Compress.targets"));
+        foreach (string name in ModelValidator.KnownMetadata.Where(n => n != "Name"))
+            Assert.Contains($"{name}=%(_CompressModel.{name})", targets, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Execute_OnnxItemWithArchitecture_WarnsThatTheFileDecides()
     {
         var item = new TaskItem(_temp.File("app.onnx"));

@@ -10,8 +10,8 @@ public static class PruningNames
 {
     private static readonly (string Name, PruneMethod Method)[] MethodTable =
     [
-        ("global", PruneMethod.Global), ("channel", PruneMethod.Channel), ("layerwise", PruneMethod.Layerwise),
-        ("unstructured", PruneMethod.Unstructured),
+        ("global", PruneMethod.Global), ("unstructured", PruneMethod.Unstructured), ("channel", PruneMethod.Channel),
+        ("layerwise", PruneMethod.Layerwise),
     ];
 
     private static readonly (string Name, Func<IWeightImportance> Create)[] CriterionTable =
@@ -27,20 +27,26 @@ public static class PruningNames
         ("linear", PruneScheduleShape.Linear), ("cubic", PruneScheduleShape.Cubic), ("geometric", PruneScheduleShape.Geometric),
     ];
 
-    /// <summary>Method names: <c>global</c> (the paper's), <c>channel</c>, <c>layerwise</c>, <c>unstructured</c>.</summary>
-    public static IReadOnlyList<string> Methods { get; } = [.. MethodTable.Select(m => m.Name)];
+    /// <summary>Method names: <c>global</c> (the paper's), <c>unstructured</c>, <c>channel</c>, <c>layerwise</c>.</summary>
+    public static IReadOnlyList<string> Methods { get; } = Shared.PruningChoices.Methods;
 
     /// <summary>Criterion names: <c>magnitude</c>, <c>gradient</c>, <c>random</c>.</summary>
-    public static IReadOnlyList<string> Criteria { get; } = [.. CriterionTable.Select(c => c.Name)];
+    public static IReadOnlyList<string> Criteria { get; } = Shared.PruningChoices.Criteria;
 
     /// <summary>Scope names: <c>global</c>, <c>layer</c>.</summary>
-    public static IReadOnlyList<string> Scopes { get; } = [.. ScopeTable.Select(s => s.Name)];
+    public static IReadOnlyList<string> Scopes { get; } = Shared.PruningChoices.Scopes;
 
     /// <summary>Schedule names: <c>one-shot</c>, <c>iterative</c>.</summary>
-    public static IReadOnlyList<string> Schedules { get; } = ["one-shot", "iterative"];
+    public static IReadOnlyList<string> Schedules { get; } = Shared.PruningChoices.Schedules;
 
     /// <summary>Schedule shape names: <c>linear</c>, <c>cubic</c>, <c>geometric</c>.</summary>
-    public static IReadOnlyList<string> ScheduleShapes { get; } = [.. ShapeTable.Select(s => s.Name)];
+    public static IReadOnlyList<string> ScheduleShapes { get; } = Shared.PruningChoices.ScheduleShapes;
+
+    /// <summary>Whether every shared name has an entry in this file's tables and no table has a name the shared list
+    /// lacks (a test checks it).</summary>
+    internal static bool TablesMatchTheSharedNames() =>
+        MethodTable.Select(m => m.Name).SequenceEqual(Methods) && CriterionTable.Select(c => c.Name).SequenceEqual(Criteria) &&
+        ScopeTable.Select(s => s.Name).SequenceEqual(Scopes) && ShapeTable.Select(s => s.Name).SequenceEqual(ScheduleShapes);
 
     /// <summary>The method named <paramref name="name"/> (case-insensitive), or null.</summary>
     public static PruneMethod? Method(string? name) =>

@@ -146,6 +146,30 @@ public sealed class BuildSpecParserTests : IDisposable
         Assert.Equal("pruneRate", BuildSpecParser.Suggest("prunerate", BuildSpecParser.Keys));
     }
 
+    [Theory]
+    [InlineData("method")]
+    [InlineData("criterion")]
+    [InlineData("scope")]
+    [InlineData("schedule")]
+    [InlineData("scheduleShape")]
+    [InlineData("ranking")]
+    public void Schema_ChoicesAreTheSharedNames(string key)
+    {
+        using var schema = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "build", "compress.schema.json")));
+        var values = schema.RootElement.GetProperty("properties").GetProperty(key).GetProperty("enum").EnumerateArray().Select(v => v.GetString());
+        string[] expected = key switch
+        {
+            "method" => Compress.Shared.PruningChoices.Methods,
+            "criterion" => Compress.Shared.PruningChoices.Criteria,
+            "scope" => Compress.Shared.PruningChoices.Scopes,
+            "schedule" => Compress.Shared.PruningChoices.Schedules,
+            "scheduleShape" => Compress.Shared.PruningChoices.ScheduleShapes,
+            _ => Compress.Shared.PruningChoices.Rankings,
+        };
+        Assert.Equal(expected, values);
+        Assert.True(Compress.Engine.Pruning.PruningNames.TablesMatchTheSharedNames());
+    }
+
     [Fact]
     public void Schema_DescribesExactlyTheKeysTheParserKnows()
     {

@@ -4,7 +4,7 @@ namespace Compress.Engine.Pruning.Channels;
 public static class ChannelRankingNames
 {
     /// <summary><c>l2</c>, <c>l1</c>, <c>naive</c>, in the order of <see cref="ChannelRanking"/>.</summary>
-    public static IReadOnlyList<string> All { get; } = ["l2", "l1", "naive"];
+    public static IReadOnlyList<string> All { get; } = Shared.PruningChoices.Rankings;
 
     /// <summary>The ranking named <paramref name="name"/> (case-insensitive); null when the name is not one of <see cref="All"/>.</summary>
     public static ChannelRanking? Parse(string? name) => name?.Trim().ToLowerInvariant() switch
