@@ -24,7 +24,7 @@ namespace Compress.Shared
         /// <summary>Shapes of an iterative schedule.</summary>
         public static readonly string[] ScheduleShapes = { "linear", "cubic", "geometric" };
 
-        /// <summary>Channel rankings.</summary>
-        public static readonly string[] Rankings = { "l2", "l1", "naive" };
+        /// <summary>Channel rankings (the channel method's criteria).</summary>
+        public static readonly string[] Rankings = { "l2", "l1", "naive", "gradient", "random" };
     }
 }

@@ -78,7 +78,7 @@ internal static class PruneCommand
         };
         var ranking = new Option<string?>("--ranking")
         {
-            Description = "With --method channel: l2 (default), l1 or naive (keep the first channels).",
+            Description = "With --method channel: l2 (default), l1, naive (keep the first channels), gradient (first-order Taylor) or random.",
         };
         ranking.AcceptOnlyFromAmong([.. ChannelRankingNames.All]);
         var globalRanking = new Option<bool>("--global-ranking")
@@ -142,13 +142,18 @@ internal static class PruneCommand
         command.SetAction(r =>
         {
             var chosen = PruningNames.Method(r.GetValue(method)) ?? PruneMethod.Global;
-            bool unstructuredOptions = r.GetValue(criterion) is not null || r.GetValue(scope) is not null || r.GetValue(includeClassifier) ||
-                r.GetValue(gradientImages) is not null || r.GetValue(schedule) is not null || r.GetValue(steps) is not null ||
+            bool unstructuredOptions = r.GetValue(scope) is not null || r.GetValue(includeClassifier) ||
+                r.GetValue(schedule) is not null || r.GetValue(steps) is not null ||
                 r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null;
-            if (chosen != PruneMethod.Unstructured && unstructuredOptions)
+            bool criterionOptions = r.GetValue(criterion) is not null || r.GetValue(gradientImages) is not null;
+            if ((chosen != PruneMethod.Unstructured && unstructuredOptions) ||
+                (chosen is not (PruneMethod.Unstructured or PruneMethod.Channel) && criterionOptions))
                 throw new CompressException(DiagnosticCode.InvalidOption,
-                    "--criterion, --scope, --include-classifier, --gradient-images, --schedule, --steps, --schedule-shape and --epochs-between apply to --method unstructured only.",
+                    "--criterion, --scope, --include-classifier, --gradient-images, --schedule, --steps, --schedule-shape and --epochs-between apply to --method unstructured only (--criterion and --gradient-images also to --method channel).",
                     hint: "Add --method unstructured, or drop those options.");
+            if (chosen == PruneMethod.Channel && r.GetValue(criterion) is not null && r.GetValue(ranking) is not null)
+                throw new CompressException(DiagnosticCode.InvalidOption, "--criterion and --ranking both choose the channel importance; give one.",
+                    hint: "--criterion magnitude is --ranking l2; gradient and random are the same in both.");
             bool iterative = r.GetValue(schedule) == "iterative";
             if (!iterative && (r.GetValue(steps) is not null || r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null))
                 throw new CompressException(DiagnosticCode.InvalidOption, "--steps, --schedule-shape and --epochs-between need --schedule iterative.",
@@ -187,7 +192,7 @@ internal static class PruneCommand
                 {
                     Ratio = r.GetValue(channelRatio) ?? 0.3,
                     RoundTo = r.GetValue(roundTo) ?? 1,
-                    Ranking = ChannelRankingNames.Parse(r.GetValue(ranking)) ?? ChannelRanking.L2,
+                    Ranking = ChannelRankingNames.Parse(r.GetValue(ranking) ?? (r.GetValue(criterion) == "magnitude" ? "l2" : r.GetValue(criterion))) ?? ChannelRanking.L2,
                     GlobalRanking = r.GetValue(globalRanking),
                     IgnoredLayers = r.GetValue(ignore) ?? [],
                 },

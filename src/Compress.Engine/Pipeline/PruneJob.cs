@@ -160,7 +160,7 @@ public static class PruneJob
                         splits, normalization, device, sink, cancellationToken);
                     break;
                 case PruneMethod.Channel:
-                    channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan) : ChannelPruner.Prune(model, options.Channel);
+                    channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan) : PruneChannels(model, options, splits, normalization, device);
                     if (options.ChannelPlanOutputPath is not null)
                         ChannelPlanFile.Write(options.ChannelPlanOutputPath, channels.Groups, options.Model.Architecture);
                     sink.Progress(ChannelPlanFile.Describe(channels.Groups));
@@ -264,6 +264,26 @@ public static class PruneJob
         {
             mask?.Dispose();
             channels?.Dispose();
+        }
+    }
+
+    /// <summary>The channel method: the gradient ranking gets the loss gradients of the first training images; the
+    /// random ranking the run's seed.</summary>
+    private static ChannelPruningResult PruneChannels(ClassifierModel model, Options options, Data.DatasetSplits splits,
+        Data.Normalization normalization, TorchSharp.torch.Device device)
+    {
+        var channel = options.Channel with { Seed = options.Run.Seed };
+        if (channel.Ranking != ChannelRanking.Gradient) return ChannelPruner.Prune(model, channel);
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        var gradients = Pruning.Importance.GradientCollector.Collect(model, splits.Train, normalization, device, names,
+            options.Unstructured.GradientImages);
+        try
+        {
+            return ChannelPruner.Prune(model, channel with { Gradients = gradients });
+        }
+        finally
+        {
+            foreach (var g in gradients.Values) g.Dispose();
         }
     }
 

@@ -68,7 +68,13 @@ public static class ChannelPruner
         var groups = analysis.Groups;
         var prunable = groups.Where(g => g.IsPrunable).ToList();
         var ratios = GroupRatios(options, groups, prunable, ChannelDependencyAnalyzer.LayerNames(model.DescribeGraph()));
-        var importance = options.Ranking == ChannelRanking.Naive ? null : Importance(analysis, state, options.Ranking);
+        var importance = options.Ranking switch
+        {
+            ChannelRanking.Naive => null,
+            ChannelRanking.Gradient => TaylorImportance(analysis, state, options.Gradients!),
+            ChannelRanking.Random => RandomImportance(analysis, options.Seed),
+            _ => Importance(analysis, state, options.Ranking),
+        };
 
         var kept = new Dictionary<int, IReadOnlyList<int>>();
         if (options.GlobalRanking)
@@ -172,6 +178,9 @@ public static class ChannelPruner
         if (options.GlobalRanking && options.Ranking == ChannelRanking.Naive)
             throw Conflict("Global ranking needs an importance, but the ranking is naive (keep the first channels).",
                 "Use L2 or L1 ranking with global ranking.");
+        if (options.Ranking == ChannelRanking.Gradient && options.Gradients is null)
+            throw Conflict("The gradient ranking needs the loss gradients, and none were given.",
+                "Use it through compress prune (which computes them from the first training images), or pass ChannelPruningOptions.Gradients.");
         if (options.GlobalRanking && (options.GroupRatios is not null || options.LayerRatios is not null))
             throw Conflict("Global ranking chooses each group's share itself, but per-group or per-layer ratios were given.",
                 "Drop the per-group/per-layer ratios, or turn global ranking off.");
@@ -277,6 +286,61 @@ public static class ChannelPruner
         if (ranking == ChannelRanking.L2)
             foreach (var total in totals.Values)
                 for (int c = 0; c < total.Length; c++) total[c] = Math.Sqrt(total[c]);
+        return totals;
+    }
+
+    /// <summary>
+    /// Per prunable group and channel, the summed |w x g| over every member entry the channel indexes (first-order
+    /// Taylor; members without a gradient, such as running statistics, count nothing).
+    /// </summary>
+    private static Dictionary<int, double[]> TaylorImportance(ChannelAnalysis analysis, Dictionary<string, Tensor> state,
+        IReadOnlyDictionary<string, Tensor> gradients)
+    {
+        var totals = analysis.Groups.Where(g => g.IsPrunable).ToDictionary(g => g.Id, g => new double[g.Channels]);
+        using var noGrad = no_grad();
+        foreach (var member in analysis.Members)
+        {
+            if (!gradients.TryGetValue(member.Key, out var gradient)) continue;
+            if (!member.Atoms.Any(a => totals.ContainsKey(analysis.AtomGroup[a]))) continue;
+            using var scope = NewDisposeScope();
+            var taylor = state[member.Key].detach().to(ScalarType.Float64).mul(gradient.to(ScalarType.Float64)).abs();
+            double[] sums;
+            if (member.Role == ChannelRole.GroupedConsumer)
+            {
+                // Output block b reads input block b: sum every row's column q into input channel b * inPer + q.
+                int blocks = member.Blocks, inPer = member.Atoms.Length / blocks;
+                long outPer = taylor.shape[0] / blocks;
+                sums = new double[member.Atoms.Length];
+                for (int b = 0; b < blocks; b++)
+                {
+                    var block = taylor.narrow(0, b * outPer, outPer).transpose(0, 1).reshape(inPer, -1).sum(1);
+                    block.cpu().data<double>().ToArray().CopyTo(sums, b * inPer);
+                }
+            }
+            else
+            {
+                // Dimension `Dim` first, then one row per atom (its span of indices together).
+                sums = taylor.movedim([member.Dim], [0]).reshape(member.Atoms.Length, -1).sum(1).cpu().data<double>().ToArray();
+            }
+            for (int p = 0; p < member.Atoms.Length; p++)
+            {
+                int atom = member.Atoms[p];
+                if (totals.TryGetValue(analysis.AtomGroup[atom], out var total)) total[analysis.AtomChannel[atom]] += sums[p];
+            }
+        }
+        return totals;
+    }
+
+    /// <summary>Seeded uniform scores per prunable group and channel (one generator per group, so a group's scores do
+    /// not depend on the others).</summary>
+    private static Dictionary<int, double[]> RandomImportance(ChannelAnalysis analysis, int seed)
+    {
+        var totals = new Dictionary<int, double[]>();
+        foreach (var group in analysis.Groups.Where(g => g.IsPrunable))
+        {
+            var random = new Random(unchecked((seed * 7919) + group.Id));
+            totals[group.Id] = [.. Enumerable.Range(0, group.Channels).Select(_ => random.NextDouble())];
+        }
         return totals;
     }
 

@@ -49,4 +49,13 @@ public sealed record ChannelPruningOptions
     /// <c>round((1 - ratio) x channels)</c>.
     /// </summary>
     public int RoundTo { get; init; } = 1;
+
+    /// <summary>
+    /// <see cref="ChannelRanking.Gradient"/>: the loss gradient of each parameter (by name, e.g. from
+    /// <see cref="Importance.GradientCollector"/>), read, not owned. Default null.
+    /// </summary>
+    public IReadOnlyDictionary<string, TorchSharp.torch.Tensor>? Gradients { get; init; }
+
+    /// <summary><see cref="ChannelRanking.Random"/>: the seed of the scores. Default 0.</summary>
+    public int Seed { get; init; }
 }

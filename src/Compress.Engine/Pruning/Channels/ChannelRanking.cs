@@ -14,4 +14,14 @@ public enum ChannelRanking
 
     /// <summary>Keep the first k channels in their current order (the lab's first, unsorted experiment).</summary>
     Naive,
+
+    /// <summary>
+    /// First-order Taylor (gradient magnitude, per channel): the sum of |w x dL/dw| over every tensor entry the channel
+    /// indexes (producer rows, norm vectors, consumer columns, depthwise filters). Needs
+    /// <see cref="ChannelPruningOptions.Gradients"/>.
+    /// </summary>
+    Gradient,
+
+    /// <summary>Seeded uniform scores per channel (<see cref="ChannelPruningOptions.Seed"/>): the random baseline.</summary>
+    Random,
 }

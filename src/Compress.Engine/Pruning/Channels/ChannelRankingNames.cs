@@ -12,6 +12,8 @@ public static class ChannelRankingNames
         "l2" => ChannelRanking.L2,
         "l1" => ChannelRanking.L1,
         "naive" => ChannelRanking.Naive,
+        "gradient" => ChannelRanking.Gradient,
+        "random" => ChannelRanking.Random,
         _ => null,
     };
 }

@@ -284,3 +284,55 @@ public class ChannelConstantFoldingTests
         Assert.All(result.Groups.Where(g => !g.Group.Producers.SequenceEqual(["conv1"])), g => Assert.Null(g.Note));
     }
 }
+
+public class ChannelCriteriaTests
+{
+    [Fact]
+    public void Gradient_KeepsTheChannelsWithTheLargestSummedTaylorScore()
+    {
+        using var model = Compress.Engine.Tests.Export.ExportFixtures.Load("vgg-cifar");
+        using var x = randn(4, 3, 32, 32, generator: new Generator(5));
+        using var y = tensor(new long[] { 1, 2, 3, 4 });
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        var gradients = Compress.Engine.Pruning.Importance.GradientCollector.Collect(model, [(x, y)], names);
+        try
+        {
+            var plan = ChannelPruner.Plan(model, new ChannelPruningOptions { Ratio = 0.5, Ranking = ChannelRanking.Gradient, Gradients = gradients });
+            var group = plan.Single(p => p.Group.Producers.SequenceEqual(["backbone.conv1"]));
+
+            // By hand: every entry channel c indexes: conv1's filter c, bn1's four vectors' entry c (running statistics
+            // have no gradient), conv2's input column c.
+            var state = model.OrderedStateDict().ToDictionary(s => s.Key, s => s.Value);
+            double Taylor(string key, Func<Tensor, Tensor> slice) =>
+                slice(state[key].to(ScalarType.Float64) * gradients[key].to(ScalarType.Float64)).abs().sum().item<double>();
+            var expected = Enumerable.Range(0, group.ChannelsBefore).Select(c =>
+                Taylor("backbone.conv1.weight", t => t[c]) + Taylor("backbone.bn1.weight", t => t[c]) +
+                Taylor("backbone.bn1.bias", t => t[c]) + Taylor("backbone.conv2.weight", t => t[.., c])).ToArray();
+            var best = Enumerable.Range(0, expected.Length).OrderByDescending(c => expected[c]).ThenBy(c => c).Take(group.ChannelsAfter);
+            Assert.Equal(best, group.KeptIndices);
+        }
+        finally
+        {
+            foreach (var g in gradients.Values) g.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Gradient_WithoutGradients_IsCmp0704()
+    {
+        using var model = Compress.Engine.Tests.Export.ExportFixtures.Load("lenet5");
+        var e = Assert.Throws<Compress.Engine.Diagnostics.CompressException>(() =>
+            ChannelPruner.Plan(model, new ChannelPruningOptions { Ranking = ChannelRanking.Gradient }));
+        Assert.Equal(Compress.Engine.Diagnostics.DiagnosticCode.InvalidChannelPruningOption, e.Code);
+    }
+
+    [Fact]
+    public void Random_IsSeeded()
+    {
+        using var model = Compress.Engine.Tests.Export.ExportFixtures.Load("vgg-cifar");
+        IReadOnlyList<int>[] Kept(int seed) => [.. ChannelPruner.Plan(model, new ChannelPruningOptions { Ratio = 0.5, Ranking = ChannelRanking.Random, Seed = seed })
+            .Select(p => p.KeptIndices)];
+        Assert.Equal(Kept(1), Kept(1));
+        Assert.NotEqual(Kept(1), Kept(2));
+    }
+}
