@@ -29,7 +29,7 @@ internal static class CompareCommand
         };
         var granularity = new Option<string>("--granularity")
         {
-            Description = "unstructured (the only one the comparison runs so far).",
+            Description = "unstructured (masks) or channel (whole channels removed; magnitude ranks by L2, scope global ranks all groups together; every cell is also timed in ONNX Runtime).",
             DefaultValueFactory = _ => "unstructured",
         };
         granularity.AcceptOnlyFromAmong("unstructured", "channel");
@@ -50,6 +50,11 @@ internal static class CompareCommand
             Description = "Folder of compare.json, compare.png and the cell cache (an interrupted grid resumes from it).",
             DefaultValueFactory = _ => "compare",
         };
+        var latencyRuns = new Option<int>("--latency-runs")
+        {
+            Description = "With --granularity channel: timed ONNX Runtime runs per model and cell.",
+            DefaultValueFactory = _ => 50,
+        };
         var fineTune = new TrainingOptionSet("finetune-", TrainingOptions.PaperFineTune);
         var command = new Command("compare",
             "Prune the same baseline by every criterion, scope and fraction, fine-tune and evaluate each, and plot accuracy against compression (ShrinkBench).");
@@ -60,6 +65,7 @@ internal static class CompareCommand
         command.Add(scopes);
         command.Add(fractions);
         command.Add(granularity);
+        command.Add(latencyRuns);
         command.Add(schedule);
         command.Add(steps);
         command.Add(shape);
@@ -72,10 +78,6 @@ internal static class CompareCommand
         command.Add(common.Json);
         command.SetAction(r =>
         {
-            if (r.GetValue(granularity) == "channel")
-                throw new CompressException(DiagnosticCode.InvalidOption,
-                    "compare --granularity channel is not available yet: channel importance has only the L2/L1/naive rankings so far.",
-                    hint: "Compare unstructured criteria, or use prune --method channel with --ranking for channels.");
             if (r.GetValue(gradientImages) < 1)
                 throw new CompressException(DiagnosticCode.InvalidOption, "--gradient-images must be at least 1.");
             var result = CompareJob.Run(new CompareJob.Options
@@ -99,6 +101,8 @@ internal static class CompareCommand
                 IncludeClassifier = r.GetValue(includeClassifier),
                 GradientImages = r.GetValue(gradientImages),
                 OutputDirectory = r.GetValue(output)!,
+                Granularity = r.GetValue(granularity)!,
+                LatencyRuns = r.GetValue(latencyRuns),
             }, context.Sink, context.Cancellation);
             if (r.GetValue(common.Json)) context.WriteJson(result);
             else Write(context.Out, result);
@@ -133,10 +137,14 @@ internal static class CompareCommand
     {
         var c = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(c, $"baseline accuracy {result.BaselineAccuracy:F2}%, {result.Parameters:N0} parameters"));
-        o.WriteLine("criterion  scope   fraction  compression  pruned %  fine-tuned %");
+        o.WriteLine("criterion  scope   fraction  compression  pruned %  fine-tuned %" + (result.Granularity == "channel" ? "    MACs  speedup" : ""));
         foreach (var cell in result.Cells)
-            o.WriteLine(string.Create(c, $"{cell.Criterion,-10} {cell.Scope,-7} {cell.Fraction,8:0.###}  {cell.CompressionRatio,10:F2}x  {cell.AccuracyPruned,8:F2}  {cell.AccuracyFineTuned,12:F2}{(cell.Cached ? "  (cached)" : "")}"));
+        {
+            string structure = cell.MacsRatio is double m && cell.Speedup is double s ? string.Create(c, $"  {m,6:F2}x  {s,6:F2}x") : "";
+            o.WriteLine(string.Create(c, $"{cell.Criterion,-10} {cell.Scope,-7} {cell.Fraction,8:0.###}  {cell.CompressionRatio,10:F2}x  {cell.AccuracyPruned,8:F2}  {cell.AccuracyFineTuned,12:F2}{structure}{(cell.Cached ? "  (cached)" : "")}"));
+        }
         o.WriteLine($"result {result.Json}");
         o.WriteLine($"plot   {result.Plot}");
+        if (result.SpeedupPlot is not null) o.WriteLine($"plot   {result.SpeedupPlot}");
     }
 }

@@ -18,28 +18,29 @@ public static class ComparePlot
 
     /// <summary>Writes the figure to <paramref name="path"/> (PNG; CMP0305 warning without fonts, CMP0004 when it cannot
     /// be written).</summary>
-    public static void WritePng(CompareResult result, string path, string? title = null, IDiagnosticSink? sink = null)
+    public static void WritePng(CompareResult result, string path, string? title = null, IDiagnosticSink? sink = null, bool bySpeedup = false)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] png = Render(result, title, out bool hasFont);
+        byte[] png = Render(result, title, bySpeedup, out bool hasFont);
         Write(png, path, hasFont, sink);
     }
 
-    internal static byte[] Render(CompareResult result, string? title, out bool hasFont)
+    internal static byte[] Render(CompareResult result, string? title, bool bySpeedup, out bool hasFont)
     {
         hasFont = HasFont();
         using var plot = new Plot();
         plot.Add.Palette = new ScottPlot.Palettes.Category10();
         var lines = result.Cells.GroupBy(c => (c.Criterion, c.Scope)).ToList();
-        double low = result.BaselineAccuracy, high = result.BaselineAccuracy, right = 1;
+        double low = result.BaselineAccuracy, high = result.BaselineAccuracy, right = 1, left = 0;
         for (int i = 0; i < lines.Count; i++)
         {
-            var points = lines[i].Where(c => double.IsFinite(c.CompressionRatio)).OrderBy(c => c.CompressionRatio).ToList();
+            double X(CompareCell c) => bySpeedup ? c.Speedup ?? double.NaN : c.CompressionRatio;
+            var points = lines[i].Where(c => double.IsFinite(X(c)) && X(c) > 0).OrderBy(X).ToList();
             if (points.Count == 0) continue;
-            double[] xs = [.. points.Select(p => Math.Log2(p.CompressionRatio))];
+            double[] xs = [.. points.Select(p => Math.Log2(X(p)))];
             double[] ys = [.. points.Select(p => p.AccuracyFineTuned)];
-            (low, high, right) = (Math.Min(low, ys.Min()), Math.Max(high, ys.Max()), Math.Max(right, xs.Max()));
+            (low, high, right, left) = (Math.Min(low, ys.Min()), Math.Max(high, ys.Max()), Math.Max(right, xs.Max()), Math.Min(left, xs.Min()));
             var line = plot.Add.Scatter(xs, ys);
             line.LineWidth = 2;
             line.MarkerSize = 8;
@@ -50,12 +51,15 @@ public static class ComparePlot
         var baseline = plot.Add.HorizontalLine(result.BaselineAccuracy, 2, Colors.Black, LinePattern.Dotted);
         baseline.LegendText = Invariant($"baseline {result.BaselineAccuracy:0.00}%");
 
-        int maxTick = (int)Math.Ceiling(right);
-        double[] ticks = [.. Enumerable.Range(0, maxTick + 1).Select(t => (double)t)];
-        plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => Invariant($"{Math.Pow(2, t):0}x"))]);
-        plot.Axes.SetLimits(-0.1, maxTick + 0.1, Math.Max(0, low - 3), Math.Min(100, high + 3));
-        plot.Title(title ?? Invariant($"Pruning methods on {Path.GetFileName(result.Model)}: accuracy after fine-tuning"));
-        plot.XLabel("compression ratio (parameters / nonzero parameters, log scale)");
+        int maxTick = Math.Max(1, (int)Math.Ceiling(right));
+        int minTick = (int)Math.Floor(left);
+        double[] ticks = [.. Enumerable.Range(minTick, maxTick - minTick + 1).Select(t => (double)t)];
+        plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => Invariant($"{Math.Pow(2, t):0.##}x"))]);
+        plot.Axes.SetLimits(minTick - 0.1, maxTick + 0.1, Math.Max(0, low - 3), Math.Min(100, high + 3));
+        plot.Title(title ?? Invariant($"{(result.Granularity == "channel" ? "Channel pruning" : "Pruning methods")} on {Path.GetFileName(result.Model)}: accuracy after fine-tuning"));
+        plot.XLabel(bySpeedup ? "ONNX Runtime speedup (batch 1, log scale)"
+            : result.Granularity == "channel" ? "compression ratio (parameters before / after, log scale)"
+            : "compression ratio (parameters / nonzero parameters, log scale)");
         plot.YLabel("top-1 test accuracy (%)");
         plot.ShowLegend(Edge.Right);
         UseSans(plot, hasFont);

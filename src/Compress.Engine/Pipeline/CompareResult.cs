@@ -7,8 +7,10 @@ namespace Compress.Engine.Pipeline;
 /// <param name="Cells">Every cell, in grid order (criterion, scope, fraction).</param>
 /// <param name="Json">Where the result was written.</param>
 /// <param name="Plot">Where the plot was written.</param>
+/// <param name="Granularity"><c>unstructured</c> or <c>channel</c>.</param>
+/// <param name="SpeedupPlot">Channel granularity: the plot of accuracy against measured speedup; null otherwise.</param>
 public sealed record CompareResult(string Model, double BaselineAccuracy, long Parameters, IReadOnlyList<CompareCell> Cells,
-    string Json, string Plot);
+    string Json, string Plot, string Granularity = "unstructured", string? SpeedupPlot = null);
 
 /// <summary>One pruned and fine-tuned copy of the baseline.</summary>
 /// <param name="Criterion">The criterion's name.</param>
@@ -21,5 +23,8 @@ public sealed record CompareResult(string Model, double BaselineAccuracy, long P
 /// <param name="AccuracyFineTuned">Test accuracy after fine-tuning with the mask held, percent.</param>
 /// <param name="Seconds">Time the cell took when it was computed.</param>
 /// <param name="Cached">Whether the cell was read from an earlier run's cache instead of computed now.</param>
+/// <param name="MacsRatio">Channel granularity: MACs before / after; null for unstructured pruning (zeros save no MACs).</param>
+/// <param name="Speedup">Channel granularity: ONNX Runtime batch-1 p50 latency before / after, the two timed alternately;
+/// null for unstructured pruning.</param>
 public sealed record CompareCell(string Criterion, string Scope, double Fraction, double CompressionRatio, long Nonzero,
-    double AccuracyPruned, double AccuracyFineTuned, double Seconds, bool Cached);
+    double AccuracyPruned, double AccuracyFineTuned, double Seconds, bool Cached, double? MacsRatio = null, double? Speedup = null);

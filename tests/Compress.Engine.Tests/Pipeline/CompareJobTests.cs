@@ -63,6 +63,43 @@ public class CompareJobTests
     }
 
     [Fact]
+    public void Run_ChannelGranularity_MeasuresMacsAndSpeedupAndLeavesNoTempFiles()
+    {
+        using var dir = new TempDirectory();
+        string weights = Seeded(dir);
+        var result = CompareJob.Run(Options(dir, weights) with
+        {
+            Granularity = "channel",
+            Criteria = ["magnitude", "gradient"],
+            Scopes = [PruneScope.Global],
+            Fractions = [0.5],
+            LatencyRuns = 3,
+            GradientImages = 32,
+        }, DiagnosticSinks.None);
+        Assert.Equal(2, result.Cells.Count);
+        Assert.All(result.Cells, c =>
+        {
+            Assert.InRange(c.MacsRatio!.Value, 2, 6); // half of most groups' channels: about 4x fewer MACs
+            Assert.True(c.Speedup > 0);
+            Assert.True(c.CompressionRatio > 2);
+        });
+        Assert.True(File.Exists(result.SpeedupPlot));
+        Assert.Empty(Directory.GetFiles(dir.Combine("compare", "cells"), "*.tmp"));
+    }
+
+    [Fact]
+    public void Run_ChannelGranularityWithIterativeSchedule_ThrowsCmp0001()
+    {
+        using var dir = new TempDirectory();
+        var e = Assert.Throws<CompressException>(() => CompareJob.Run(Options(dir, "unused") with
+        {
+            Granularity = "channel",
+            Schedule = new PruneSchedule { Steps = 3 },
+        }, DiagnosticSinks.None));
+        Assert.Equal(DiagnosticCode.InvalidOption, e.Code);
+    }
+
+    [Fact]
     public void Run_UnknownCriterion_ThrowsCmp0001()
     {
         using var dir = new TempDirectory();
