@@ -96,7 +96,11 @@ internal static class PruneCommand
         };
         var savePlan = new Option<string?>("--save-plan")
         {
-            Description = "With --method channel: write the plan (groups, members, channels kept, exclusions with reasons) as JSON.",
+            Description = "With --method channel or unstructured: write the plan as JSON (channel: groups, members, channels kept, exclusions with reasons; unstructured: the mask).",
+        };
+        var maskPlan = new Option<string?>("--mask-plan")
+        {
+            Description = "With --method unstructured: apply the mask in this plan (from --save-plan) instead of deciding one.",
         };
         var latencyRuns = new Option<int>("--latency-runs")
         {
@@ -136,6 +140,7 @@ internal static class PruneCommand
         command.Add(ignore);
         command.Add(channelPlan);
         command.Add(savePlan);
+        command.Add(maskPlan);
         command.Add(latencyRuns);
         command.Add(latencyThreads);
         command.Add(common.Json);
@@ -146,10 +151,11 @@ internal static class PruneCommand
                 r.GetValue(schedule) is not null || r.GetValue(steps) is not null ||
                 r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null;
             bool criterionOptions = r.GetValue(criterion) is not null || r.GetValue(gradientImages) is not null;
+            unstructuredOptions |= r.GetValue(maskPlan) is not null;
             if ((chosen != PruneMethod.Unstructured && unstructuredOptions) ||
                 (chosen is not (PruneMethod.Unstructured or PruneMethod.Channel) && criterionOptions))
                 throw new CompressException(DiagnosticCode.InvalidOption,
-                    "--criterion, --scope, --include-classifier, --gradient-images, --schedule, --steps, --schedule-shape and --epochs-between apply to --method unstructured only (--criterion and --gradient-images also to --method channel).",
+                    "--criterion, --scope, --include-classifier, --gradient-images, --schedule, --steps, --schedule-shape, --epochs-between and --mask-plan apply to --method unstructured only (--criterion and --gradient-images also to --method channel).",
                     hint: "Add --method unstructured, or drop those options.");
             if (chosen == PruneMethod.Channel && r.GetValue(criterion) is not null && r.GetValue(ranking) is not null)
                 throw new CompressException(DiagnosticCode.InvalidOption, "--criterion and --ranking both choose the channel importance; give one.",
@@ -161,7 +167,7 @@ internal static class PruneCommand
             if (r.GetValue(gradientImages) is < 1)
                 throw new CompressException(DiagnosticCode.InvalidOption, "--gradient-images must be at least 1.");
             bool channelOptions = r.GetValue(channelRatio) is not null || r.GetValue(roundTo) is not null || r.GetValue(ranking) is not null ||
-                r.GetValue(globalRanking) || (r.GetValue(ignore) ?? []).Length > 0 || r.GetValue(channelPlan) is not null || r.GetValue(savePlan) is not null;
+                r.GetValue(globalRanking) || (r.GetValue(ignore) ?? []).Length > 0 || r.GetValue(channelPlan) is not null || (r.GetValue(savePlan) is not null && chosen != PruneMethod.Unstructured);
             if (chosen != PruneMethod.Channel && channelOptions)
                 throw new CompressException(DiagnosticCode.InvalidOption,
                     "--channel-ratio, --round-to, --ranking, --global-ranking, --ignore, --channel-plan and --save-plan apply to --method channel only.",
@@ -197,7 +203,9 @@ internal static class PruneCommand
                     IgnoredLayers = r.GetValue(ignore) ?? [],
                 },
                 ChannelPlan = plan,
-                ChannelPlanOutputPath = r.GetValue(savePlan),
+                ChannelPlanOutputPath = chosen == PruneMethod.Channel ? r.GetValue(savePlan) : null,
+                MaskPlanOutputPath = chosen == PruneMethod.Unstructured ? r.GetValue(savePlan) : null,
+                MaskPlanPath = r.GetValue(maskPlan),
                 CompareWithUnpruned = chosen == PruneMethod.Channel && r.GetValue(latencyRuns) > 0,
                 ComparisonRuns = Math.Max(1, r.GetValue(latencyRuns)),
                 ComparisonSession = new OrtSessionSettings { Threads = r.GetValue(latencyThreads) },

@@ -143,6 +143,8 @@ public static class DiagnosticCode
     public const string ChannelPlanMismatch = "CMP0706";
     /// <summary>A channel pruning plan file cannot be read: missing, not JSON, or not a plan.</summary>
     public const string InvalidChannelPlanFile = "CMP0707";
+    /// <summary>A mask plan file is missing, not a mask plan, or does not fit the model.</summary>
+    public const string InvalidMaskPlanFile = "CMP0708";
     // 07xx layer-wise pruning. CMP0750-CMP0769: fine-grained (per-layer) magnitude pruning and the sensitivity scan.
     /// <summary>A per-layer sparsity or --layers names a parameter that is not a prunable conv/linear weight (with a did-you-mean).</summary>
     public const string UnknownPrunableParameter = "CMP0750";

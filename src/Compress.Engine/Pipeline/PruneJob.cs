@@ -50,6 +50,11 @@ public static class PruneJob
         public IReadOnlyList<PrunedChannelGroup>? ChannelPlan { get; init; }
         /// <summary>Channel method: where the plan is written as JSON (<see cref="ChannelPlanFile"/>); nothing when null.</summary>
         public string? ChannelPlanOutputPath { get; init; }
+        /// <summary>Unstructured method: apply the mask in this plan file (<see cref="MaskPlanFile"/>) instead of deciding
+        /// one. Default null.</summary>
+        public string? MaskPlanPath { get; init; }
+        /// <summary>Unstructured method: where the mask is written as a plan file; nothing when null.</summary>
+        public string? MaskPlanOutputPath { get; init; }
         /// <summary>
         /// Compare the unpruned and the pruned model as ONNX in ONNX Runtime (MACs, parameters, batch-1 latency timed
         /// alternately) and return it as <see cref="PruneResult.Comparison"/>. Default false.
@@ -156,8 +161,21 @@ public static class PruneJob
                         $"prune: layerwise magnitude pruning of {layerSparsity.Count} layer(s), {mask.PrunedCount:N0} weights removed"));
                     break;
                 case PruneMethod.Unstructured:
-                    mask = UnstructuredRun.Prune(model, rate, options.Unstructured, options.Schedule, options.FineTune, options.Run.Seed,
-                        splits, normalization, device, sink, cancellationToken);
+                    if (options.MaskPlanPath is { } maskPlan)
+                    {
+                        mask = MaskPlanFile.Read(maskPlan, model);
+                        mask.Apply(model);
+                        rate = mask.Sparsity;
+                        rateSource = "plan";
+                        sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                            $"prune: mask from {maskPlan}: {mask.PrunedCount:N0} of {mask.TotalCount:N0} weights pruned"));
+                    }
+                    else
+                    {
+                        mask = UnstructuredRun.Prune(model, rate, options.Unstructured, options.Schedule, options.FineTune, options.Run.Seed,
+                            splits, normalization, device, sink, cancellationToken);
+                    }
+                    if (options.MaskPlanOutputPath is not null) MaskPlanFile.Write(options.MaskPlanOutputPath, mask, options.Model.Architecture);
                     break;
                 case PruneMethod.Channel:
                     channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan) : PruneChannels(model, options, splits, normalization, device);

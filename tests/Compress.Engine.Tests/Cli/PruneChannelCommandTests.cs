@@ -106,4 +106,29 @@ public class PruneChannelCommandTests
         Assert.Equal(CliApp.ErrorExitCode, code);
         Assert.Contains("--schedule iterative", err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Prune_UnstructuredMaskPlan_ReplaysToTheSameBytes_AndAPlanOfAnotherModelIsCmp0708()
+    {
+        using var dir = new TempDirectory();
+        string first = dir.Combine("a.onnx"), second = dir.Combine("b.onnx"), plan = dir.Combine("mask.json");
+        string[] common = ["prune", "--method", "unstructured", "--model", Model, "--synthetic-train", "64", "--synthetic-test", "32",
+            "--finetune-batch-size", "32", "--rate", "0.6"];
+        var (code, _, err) = CliRunner.Run([.. common, "--criterion", "gradient", "--scope", "layer", "--output", first, "--save-plan", plan]);
+        Assert.True(code == 0, err);
+        Assert.Contains("\"format\": \"compress.mask-plan/1\"", File.ReadAllText(plan), StringComparison.Ordinal);
+        var replay = CliRunner.Run([.. common, "--mask-plan", plan, "--output", second]);
+        Assert.True(replay.Code == 0, replay.Err);
+        Assert.Contains("prune: mask from", replay.Err, StringComparison.Ordinal);
+        // The same mask, the same fine-tuning: the same artifact, apart from how the rate was chosen (recorded in it).
+        var a = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(first));
+        var b = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(second));
+        Assert.Equal(a.Graph.Initializer.Select(t => t.RawData.ToBase64()), b.Graph.Initializer.Select(t => t.RawData.ToBase64()));
+
+        string other = OnnxImportFixtures.Get("resnet18-op17-bnkept.onnx").Path;
+        var wrong = CliRunner.Run(["prune", "--method", "unstructured", "--model", other, "--mask-plan", plan]);
+        Assert.Equal(CliApp.ErrorExitCode, wrong.Code);
+        Assert.Contains("error CMP0708", wrong.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", wrong.Err, StringComparison.Ordinal);
+    }
 }
