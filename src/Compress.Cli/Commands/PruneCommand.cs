@@ -55,7 +55,7 @@ internal static class PruneCommand
         };
         var schedule = new Option<string?>("--schedule")
         {
-            Description = "With --method unstructured: one-shot (default) or iterative (--steps steps to --rate, fine-tuning between them).",
+            Description = "With --method unstructured or channel: one-shot (default) or iterative (--steps steps to the target, fine-tuning between them).",
         };
         schedule.AcceptOnlyFromAmong([.. PruningNames.Schedules]);
         var steps = new Option<int?>("--steps") { Description = "With --schedule iterative: steps (default 5)." };
@@ -147,16 +147,14 @@ internal static class PruneCommand
         command.SetAction(r =>
         {
             var chosen = PruningNames.Method(r.GetValue(method)) ?? PruneMethod.Global;
-            bool unstructuredOptions = r.GetValue(scope) is not null || r.GetValue(includeClassifier) ||
-                r.GetValue(schedule) is not null || r.GetValue(steps) is not null ||
-                r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null;
-            bool criterionOptions = r.GetValue(criterion) is not null || r.GetValue(gradientImages) is not null;
-            unstructuredOptions |= r.GetValue(maskPlan) is not null;
+            bool unstructuredOptions = r.GetValue(scope) is not null || r.GetValue(includeClassifier) || r.GetValue(maskPlan) is not null;
+            bool sharedOptions = r.GetValue(criterion) is not null || r.GetValue(gradientImages) is not null || r.GetValue(schedule) is not null ||
+                r.GetValue(steps) is not null || r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null;
             if ((chosen != PruneMethod.Unstructured && unstructuredOptions) ||
-                (chosen is not (PruneMethod.Unstructured or PruneMethod.Channel) && criterionOptions))
+                (chosen is not (PruneMethod.Unstructured or PruneMethod.Channel) && sharedOptions))
                 throw new CompressException(DiagnosticCode.InvalidOption,
-                    "--criterion, --scope, --include-classifier, --gradient-images, --schedule, --steps, --schedule-shape, --epochs-between and --mask-plan apply to --method unstructured only (--criterion and --gradient-images also to --method channel).",
-                    hint: "Add --method unstructured, or drop those options.");
+                    "--scope, --include-classifier and --mask-plan apply to --method unstructured only; --criterion, --gradient-images, --schedule, --steps, --schedule-shape and --epochs-between to --method unstructured or channel.",
+                    hint: "Add --method unstructured (or channel), or drop those options.");
             if (chosen == PruneMethod.Channel && r.GetValue(criterion) is not null && r.GetValue(ranking) is not null)
                 throw new CompressException(DiagnosticCode.InvalidOption, "--criterion and --ranking both choose the channel importance; give one.",
                     hint: "--criterion magnitude is --ranking l2; gradient and random are the same in both.");

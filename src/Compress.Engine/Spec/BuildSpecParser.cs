@@ -27,6 +27,7 @@ public static class BuildSpecParser
     ];
 
     private static readonly string[] IterativeKeys = ["steps", "scheduleShape", "epochsBetween"];
+    private static readonly string[] ScheduleKeys = ["schedule", "steps", "scheduleShape", "epochsBetween"];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
     private static readonly string[] ModelKeys = [.. Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal)).Select(k => k[6..])];
@@ -230,12 +231,15 @@ public static class BuildSpecParser
                 ScheduleShape = Choice(values, "scheduleShape", [.. Pruning.PruningNames.ScheduleShapes]) ?? spec.ScheduleShape,
                 EpochsBetween = Integer(values, "epochsBetween", 0, 1000, "an integer >= 0") ?? spec.EpochsBetween,
             };
-            string[] unstructuredKeys = ["criterion", "scope", "includeClassifier", "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween"];
+            string[] unstructuredKeys = ["criterion", "scope", "includeClassifier", "gradientImages"];
             foreach (string key in unstructuredKeys.Where(values.ContainsKey))
                 if (method != "unstructured")
                     Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" only.", values[key].Location);
+            foreach (string key in ScheduleKeys.Where(values.ContainsKey))
+                if (method is not ("unstructured" or "channel"))
+                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" or \"channel\" only.", values[key].Location);
             foreach (string key in IterativeKeys.Where(values.ContainsKey))
-                if (method == "unstructured" && result.Schedule != "iterative")
+                if (method is "unstructured" or "channel" && result.Schedule != "iterative")
                     Error(DiagnosticCode.InvalidSpecValue, $"'{key}' needs 'schedule' \"iterative\".", values[key].Location);
             if (method == "layerwise" && sparsity is null && sensitivity is null && _errors == 0)
                 Error(DiagnosticCode.InvalidSpecValue, "'method' \"layerwise\" needs 'sparsity' (an object or a JSON file of per-layer sparsities) or 'sensitivity': \"auto\" with 'targetSize'.",

@@ -89,3 +89,45 @@ public class PruneJobUnstructuredTests
         }
     }
 }
+
+public class PruneJobIterativeChannelTests
+{
+    [Fact]
+    public void IterativeChannel_ComposesThePlansIntoTheOriginalChannels()
+    {
+        using var dir = new TempDirectory();
+        string weights = dir.Combine("seeded.safetensors");
+        manual_seed(0);
+        using (var seeded = ModelFactory.Create(TinySetup.TinyResNet)) Checkpoint.SaveSafetensors(seeded, weights);
+        var sink = new CollectingSink();
+        string output = dir.Combine("pruned.safetensors");
+        var result = PruneJob.Run(new PruneJob.Options
+        {
+            Model = TinySetup.TinyResNet,
+            Weights = weights,
+            Data = TinySetup.SmallData,
+            Method = PruneMethod.Channel,
+            Channel = new Compress.Engine.Pruning.Channels.ChannelPruningOptions { Ratio = 0.5 },
+            Schedule = new PruneSchedule { Steps = 2, EpochsBetween = 1 },
+            FineTune = TrainingOptions.PaperFineTune with { BatchSize = 64 },
+            OutputPath = output,
+        }, sink);
+
+        Assert.Equal(2, sink.ProgressLines.Count(l => l.StartsWith("prune: channel step ", StringComparison.Ordinal)));
+        var groups = result.ChannelGroups!;
+        Assert.Contains(groups, g => g.ChannelsAfter < g.ChannelsBefore);
+        foreach (var g in groups)
+        {
+            Assert.Equal(g.KeptIndices.Count, g.KeptIndices.Distinct().Count());
+            Assert.All(g.KeptIndices, c => Assert.InRange(c, 0, g.ChannelsBefore - 1));
+            // Two steps to half: 1 - 0.25 then the rest; each group ends near half of its original channels.
+            if (g.Group.IsPrunable && g.ChannelsBefore >= 8) Assert.InRange(g.ChannelsAfter, g.ChannelsBefore / 2 - 1, g.ChannelsBefore / 2 + 1);
+        }
+        // The composed plan, applied to the original model, gives the final shapes.
+        using var original = ModelFactory.Create(TinySetup.TinyResNet);
+        Checkpoint.Load(original, weights);
+        using var replayed = Compress.Engine.Pruning.Channels.ChannelPruner.Apply(original, groups);
+        using var final = ModelLoader.Create(TinySetup.TinyResNet, output, CPU, 0);
+        Assert.Equal(final.OrderedStateDict().Select(s => s.Value.shape), replayed.Model.OrderedStateDict().Select(s => s.Value.shape));
+    }
+}
