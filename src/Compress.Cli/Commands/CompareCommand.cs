@@ -55,6 +55,15 @@ internal static class CompareCommand
             Description = "With --granularity channel: timed ONNX Runtime runs per model and cell.",
             DefaultValueFactory = _ => 50,
         };
+        var scratch = new Option<bool>("--scratch")
+        {
+            Description = "Also train every cell's mask or pruned architecture from a fresh initialisation (the baseline recipe) and compare accuracy and weight histograms with the fine-tuned model (compare-scratch.png).",
+        };
+        var scratchEpochs = new Option<int>("--scratch-epochs")
+        {
+            Description = "With --scratch: training epochs from scratch.",
+            DefaultValueFactory = _ => 5,
+        };
         var fineTune = new TrainingOptionSet("finetune-", TrainingOptions.PaperFineTune);
         var command = new Command("compare",
             "Prune the same baseline by every criterion, scope and fraction, fine-tune and evaluate each, and plot accuracy against compression (ShrinkBench).");
@@ -66,6 +75,8 @@ internal static class CompareCommand
         command.Add(fractions);
         command.Add(granularity);
         command.Add(latencyRuns);
+        command.Add(scratch);
+        command.Add(scratchEpochs);
         command.Add(schedule);
         command.Add(steps);
         command.Add(shape);
@@ -103,6 +114,7 @@ internal static class CompareCommand
                 OutputDirectory = r.GetValue(output)!,
                 Granularity = r.GetValue(granularity)!,
                 LatencyRuns = r.GetValue(latencyRuns),
+                ScratchEpochs = r.GetValue(scratch) ? r.GetValue(scratchEpochs) : null,
             }, context.Sink, context.Cancellation);
             if (r.GetValue(common.Json)) context.WriteJson(result);
             else Write(context.Out, result);
@@ -146,5 +158,11 @@ internal static class CompareCommand
         o.WriteLine($"result {result.Json}");
         o.WriteLine($"plot   {result.Plot}");
         if (result.SpeedupPlot is not null) o.WriteLine($"plot   {result.SpeedupPlot}");
+        if (result.Cells.Any(c => c.Scratch is not null))
+        {
+            foreach (var cell in result.Cells.Where(c => c.Scratch is not null))
+                o.WriteLine(string.Create(c, $"scratch {cell.Criterion} {cell.Scope} {cell.Fraction:0.###}: {cell.Scratch!.Accuracy:F2}% after {cell.Scratch.Epochs} epochs from scratch, {cell.AccuracyFineTuned:F2}% fine-tuned"));
+            o.WriteLine($"plot   {Path.Combine(Path.GetDirectoryName(result.Plot)!, "compare-scratch.png")}");
+        }
     }
 }

@@ -65,4 +65,68 @@ public static class ComparePlot
         UseSans(plot, hasFont);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
+
+    /// <summary>
+    /// The scratch comparison: on the left, accuracy after fine-tuning and after training from scratch per cell; on the
+    /// right, the weight histograms of the most pruned cell of the first method, fine-tuned against from scratch.
+    /// </summary>
+    public static void WriteScratchPng(CompareResult result, string path, IDiagnosticSink? sink = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        bool hasFont = HasFont();
+        var cells = result.Cells.Where(c => c.Scratch is not null).ToList();
+        using var accuracy = new Plot();
+        accuracy.Add.Palette = new ScottPlot.Palettes.Category10();
+        double[] positions = [.. Enumerable.Range(0, cells.Count).Select(i => (double)i)];
+        var tuned = accuracy.Add.Scatter(positions, [.. cells.Select(c => c.AccuracyFineTuned)]);
+        tuned.LegendText = "fine-tuned";
+        tuned.LineWidth = 0;
+        tuned.MarkerSize = 9;
+        var scratch = accuracy.Add.Scatter(positions, [.. cells.Select(c => c.Scratch!.Accuracy)]);
+        scratch.LegendText = Invariant($"from scratch ({(cells.Count > 0 ? cells[0].Scratch!.Epochs : 0)} epochs)");
+        scratch.LineWidth = 0;
+        scratch.MarkerSize = 9;
+        scratch.MarkerShape = MarkerShape.FilledSquare;
+        accuracy.Add.HorizontalLine(result.BaselineAccuracy, 2, Colors.Black, LinePattern.Dotted).LegendText = "baseline";
+        // Short labels: criterion, scope and fraction, e.g. "mag/g/0.5".
+        accuracy.Axes.Bottom.SetTicks(positions, [.. cells.Select(c => Invariant($"{c.Criterion[..3]}/{c.Scope[..1]}/{c.Fraction:0.##}"))]);
+        accuracy.YLabel("top-1 test accuracy (%)");
+        accuracy.Title("Fine-tuned vs trained from scratch, per cell");
+        accuracy.ShowLegend(Edge.Bottom);
+        UseSans(accuracy, hasFont);
+
+        using var histogram = new Plot();
+        var shown = cells.Where(c => c.Criterion == cells.FirstOrDefault()?.Criterion && c.Scope == cells.FirstOrDefault()?.Scope)
+            .OrderByDescending(c => c.Fraction).FirstOrDefault();
+        if (shown?.Scratch is { } s)
+        {
+            double[] centres = [.. s.Edges.Zip(s.Edges.Skip(1), (a, b) => (a + b) / 2)];
+            var a = histogram.Add.Scatter(centres, [.. s.FineTuned.Select(v => (double)v)]);
+            a.LegendText = "fine-tuned";
+            a.MarkerSize = 0;
+            a.LineWidth = 2;
+            var b = histogram.Add.Scatter(centres, [.. s.FromScratch.Select(v => (double)v)]);
+            b.LegendText = "from scratch";
+            b.MarkerSize = 0;
+            b.LineWidth = 2;
+            histogram.Title(Invariant($"Nonzero weights: {shown.Criterion} {shown.Scope} {shown.Fraction:0.##}"));
+        }
+        histogram.XLabel("weight value");
+        histogram.YLabel("count");
+        histogram.ShowLegend(Edge.Bottom);
+        UseSans(histogram, hasFont);
+
+        using var left = SkiaSharp.SKBitmap.Decode(accuracy.GetImageBytes(700, 600, ImageFormat.Png));
+        using var right = SkiaSharp.SKBitmap.Decode(histogram.GetImageBytes(600, 600, ImageFormat.Png));
+        using var combined = new SkiaSharp.SKBitmap(1300, 600);
+        using (var canvas = new SkiaSharp.SKCanvas(combined))
+        {
+            canvas.Clear(SkiaSharp.SKColors.White);
+            canvas.DrawBitmap(left, 0, 0);
+            canvas.DrawBitmap(right, 700, 0);
+        }
+        using var image = SkiaSharp.SKImage.FromBitmap(combined);
+        using var data = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        Write(data.ToArray(), path, hasFont, sink);
+    }
 }

@@ -9,6 +9,7 @@ using Compress.Engine.Pruning;
 using Compress.Engine.Pruning.Unstructured;
 using Compress.Engine.Reporting;
 using Compress.Engine.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Compress.Engine.Pipeline;
@@ -49,6 +50,12 @@ public static class CompareJob
         /// also timed in ONNX Runtime against the unpruned model).
         /// </summary>
         public string Granularity { get; init; } = "unstructured";
+        /// <summary>
+        /// Also train every cell's mask or pruned architecture from a fresh (seeded) initialisation for this many epochs
+        /// with <see cref="TrainingOptions.CifarBaseline"/>'s recipe, and compare accuracy and weight histograms with the
+        /// fine-tuned model. Default null (off).
+        /// </summary>
+        public int? ScratchEpochs { get; init; }
         /// <summary>Channel granularity: timed ONNX Runtime runs per model and cell. Default 50.</summary>
         public int LatencyRuns { get; init; } = 50;
         /// <summary>Folder of the result (<c>compare.json</c>, <c>compare.png</c>) and the cell cache (<c>cells/</c>).</summary>
@@ -130,6 +137,8 @@ public static class CompareJob
         JsonOutput.WriteFile(json, compare);
         ComparePlot.WritePng(compare, plot, sink: sink);
         if (speedupPlot is not null) ComparePlot.WritePng(compare, speedupPlot, sink: sink, bySpeedup: true);
+        if (options.ScratchEpochs is not null)
+            ComparePlot.WriteScratchPng(compare, Path.Combine(options.OutputDirectory, "compare-scratch.png"), sink);
         return compare;
     }
 
@@ -153,8 +162,9 @@ public static class CompareJob
         var tuned = Evaluator.Evaluate(model, run.Data.Test, run.Normalization, run.Device, evalBatch, sink, $"evaluate ({what}, fine-tuned)", cancellationToken);
         var stats = ModelStatistics.Measure(model);
         long nonzero = (long)Math.Round(stats.Parameters * (1 - stats.Sparsity));
+        var scratch = options.ScratchEpochs is int epochs ? Scratch(model, mask, epochs, options, run, evalBatch, what, sink, cancellationToken) : null;
         return new CompareCell(criterion, scopeName, fraction, nonzero > 0 ? (double)stats.Parameters / nonzero : double.PositiveInfinity,
-            nonzero, pruned.Accuracy, tuned.Accuracy, 0, false);
+            nonzero, pruned.Accuracy, tuned.Accuracy, 0, false, Scratch: scratch);
     }
 
     /// <summary>A channel cell: channels removed by the criterion as ranking (magnitude is L2) in the scope (global ranks
@@ -209,13 +219,52 @@ public static class CompareJob
                 Warmup = Math.Min(10, options.LatencyRuns),
             }, DiagnosticSinks.None, cancellationToken);
             long after = pruned.ParameterCount();
+            var scratch = options.ScratchEpochs is int epochs ? Scratch(pruned, null, epochs, options, run, evalBatch, what, sink, cancellationToken) : null;
             return new CompareCell(criterion, scopeName, fraction, (double)model.ParameterCount() / after, after, afterPrune.Accuracy,
-                tuned.Accuracy, 0, false, (double)macsBefore / macsAfter, timing.Ratio!.Speedup);
+                tuned.Accuracy, 0, false, (double)macsBefore / macsAfter, timing.Ratio!.Speedup, scratch);
         }
         finally
         {
             File.Delete(prunedOnnx);
         }
+    }
+
+    /// <summary>
+    /// The same architecture (and mask) from a fresh seeded initialisation, trained <paramref name="epochs"/> epochs with
+    /// the baseline recipe; its accuracy and the weight histograms of both models (nonzero conv and linear weights).
+    /// </summary>
+    private static ScratchComparison Scratch(ClassifierModel tuned, PruningMask? mask, int epochs, Options options, PreparedRun run,
+        int evalBatch, string what, IDiagnosticSink sink, CancellationToken cancellationToken)
+    {
+        manual_seed(options.Run.Seed);
+        using var fresh = tuned.WithGraph(tuned.DescribeGraph());
+        fresh.to(run.Device);
+        mask?.Apply(fresh);
+        new Trainer(fresh, run.Device, sink).Train(run.Data.Train, run.Normalization,
+            TrainingOptions.CifarBaseline with { Epochs = epochs, Seed = options.Run.Seed, BatchSize = options.FineTune.BatchSize }, mask,
+            $"train from scratch ({what})", cancellationToken);
+        var accuracy = Evaluator.Evaluate(fresh, run.Data.Test, run.Normalization, run.Device, evalBatch, sink, $"evaluate ({what}, from scratch)", cancellationToken);
+        double[] a = NonzeroWeights(tuned), b = NonzeroWeights(fresh);
+        double limit = Math.Max(1e-12, a.Concat(b).Select(Math.Abs).DefaultIfEmpty(1).Max());
+        const int Bins = 60;
+        var edges = Enumerable.Range(0, Bins + 1).Select(i => -limit + (2 * limit * i / Bins)).ToArray();
+        return new ScratchComparison(epochs, accuracy.Accuracy, edges, Histogram(a, limit, Bins), Histogram(b, limit, Bins));
+    }
+
+    private static double[] NonzeroWeights(ClassifierModel model)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return [.. model.named_parameters().Where(p => p.parameter.dim() > 1)
+            .SelectMany(p => p.parameter.detach().cpu().to(ScalarType.Float64).flatten().data<double>().ToArray())
+            .Where(v => v != 0)];
+    }
+
+    private static long[] Histogram(double[] values, double limit, int bins)
+    {
+        var counts = new long[bins];
+        foreach (double v in values) counts[Math.Clamp((int)((v + limit) / (2 * limit) * bins), 0, bins - 1)]++;
+        return counts;
     }
 
     private static void Restore(List<(Tensor Value, Tensor Copy)> saved)
@@ -237,7 +286,7 @@ public static class CompareJob
             JsonSerializer.Serialize(normalization, JsonOutput.Options),
             JsonSerializer.Serialize(options.Schedule, JsonOutput.Options), JsonSerializer.Serialize(options.FineTune, JsonOutput.Options),
             options.Run.Seed.ToString(c), options.Run.Device.ToString(), options.IncludeClassifier ? "classifier" : "-",
-            options.GradientImages.ToString(c), Export.OnnxExporter.ProducerVersion,
+            options.GradientImages.ToString(c), Export.OnnxExporter.ProducerVersion, options.ScratchEpochs?.ToString(c) ?? "no-scratch",
         };
         return string.Join("|", parts);
     }
@@ -280,6 +329,8 @@ public static class CompareJob
         if (options.Granularity == "channel" && options.Schedule.IsIterative)
             throw new CompressException(DiagnosticCode.InvalidOption, "An iterative schedule is not available for channel pruning yet.",
                 hint: "Compare channel pruning one-shot, or use --granularity unstructured for schedules.");
+        if (options.ScratchEpochs is < 1)
+            throw new CompressException(DiagnosticCode.InvalidOption, "--scratch-epochs must be at least 1.");
         if (options.LatencyRuns < 1)
             throw new CompressException(DiagnosticCode.InvalidOption, "--latency-runs must be at least 1.");
     }

@@ -26,5 +26,17 @@ public sealed record CompareResult(string Model, double BaselineAccuracy, long P
 /// <param name="MacsRatio">Channel granularity: MACs before / after; null for unstructured pruning (zeros save no MACs).</param>
 /// <param name="Speedup">Channel granularity: ONNX Runtime batch-1 p50 latency before / after, the two timed alternately;
 /// null for unstructured pruning.</param>
+/// <param name="Scratch">With <c>--scratch</c>: the same mask or pruned architecture trained from a fresh initialisation
+/// instead, and the weight-value histograms of both; null otherwise.</param>
 public sealed record CompareCell(string Criterion, string Scope, double Fraction, double CompressionRatio, long Nonzero,
-    double AccuracyPruned, double AccuracyFineTuned, double Seconds, bool Cached, double? MacsRatio = null, double? Speedup = null);
+    double AccuracyPruned, double AccuracyFineTuned, double Seconds, bool Cached, double? MacsRatio = null, double? Speedup = null,
+    ScratchComparison? Scratch = null);
+
+/// <summary>Fine-tuned against trained-from-scratch, for one cell.</summary>
+/// <param name="Epochs">Epochs of the scratch training (<see cref="Training.TrainingOptions.CifarBaseline"/>'s recipe).</param>
+/// <param name="Accuracy">Test accuracy of the scratch-trained model, percent.</param>
+/// <param name="Edges">Histogram bin edges (the nonzero conv and linear weights of both models share them).</param>
+/// <param name="FineTuned">Counts per bin of the fine-tuned model's nonzero weights.</param>
+/// <param name="FromScratch">Counts per bin of the scratch-trained model's nonzero weights.</param>
+public sealed record ScratchComparison(int Epochs, double Accuracy, IReadOnlyList<double> Edges, IReadOnlyList<long> FineTuned,
+    IReadOnlyList<long> FromScratch);

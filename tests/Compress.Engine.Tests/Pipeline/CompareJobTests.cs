@@ -100,6 +100,28 @@ public class CompareJobTests
     }
 
     [Fact]
+    public void Run_Scratch_TrainsTheMaskFromAFreshStartAndDrawsTheHistograms()
+    {
+        using var dir = new TempDirectory();
+        string weights = Seeded(dir);
+        var result = CompareJob.Run(Options(dir, weights) with
+        {
+            Criteria = ["magnitude"],
+            Scopes = [PruneScope.Global],
+            Fractions = [0.8],
+            ScratchEpochs = 1,
+        }, DiagnosticSinks.None);
+        var scratch = Assert.Single(result.Cells).Scratch!;
+        Assert.Equal(1, scratch.Epochs);
+        Assert.InRange(scratch.Accuracy, 0, 100);
+        Assert.Equal(scratch.Edges.Count - 1, scratch.FineTuned.Count);
+        // Both models keep the same mask: the same number of nonzero weights (up to weights that trained to exactly 0).
+        long tuned = scratch.FineTuned.Sum(), fresh = scratch.FromScratch.Sum();
+        Assert.InRange(fresh, tuned - 5, tuned + 5);
+        Assert.True(File.Exists(Path.Combine(dir.Combine("compare"), "compare-scratch.png")));
+    }
+
+    [Fact]
     public void Run_UnknownCriterion_ThrowsCmp0001()
     {
         using var dir = new TempDirectory();
