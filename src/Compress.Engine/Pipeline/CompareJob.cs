@@ -180,20 +180,8 @@ public static class CompareJob
             GlobalRanking = scope == PruneScope.Global,
             Seed = options.Run.Seed,
         };
-        Dictionary<string, Tensor>? gradients = ranking == Pruning.Channels.ChannelRanking.Gradient
-            ? Pruning.Importance.GradientCollector.Collect(model, run.Data.Train, run.Normalization, run.Device,
-                [.. model.named_parameters().Select(p => p.name)], options.GradientImages)
-            : null;
-        Pruning.Channels.ChannelPruningResult pruning;
-        try
-        {
-            pruning = Pruning.Channels.ChannelPruner.Prune(model, channelOptions with { Gradients = gradients });
-        }
-        finally
-        {
-            if (gradients is not null)
-                foreach (var g in gradients.Values) g.Dispose();
-        }
+        var pruning = ChannelRun.Prune(model, channelOptions, options.Schedule, options.FineTune, options.Run.Seed, options.GradientImages,
+            run.Data, run.Normalization, run.Device, sink, cancellationToken);
         using var result = pruning;
         var pruned = result.Model; // on the baseline's device already
         string what = string.Create(CultureInfo.InvariantCulture, $"{criterion} {scopeName} {fraction:0.###}");
@@ -326,9 +314,6 @@ public static class CompareJob
         options.FineTune.Validate();
         if (options.Granularity is not ("unstructured" or "channel"))
             throw new CompressException(DiagnosticCode.InvalidOption, $"Unknown granularity '{options.Granularity}'; use unstructured or channel.");
-        if (options.Granularity == "channel" && options.Schedule.IsIterative)
-            throw new CompressException(DiagnosticCode.InvalidOption, "An iterative schedule is not available for channel pruning yet.",
-                hint: "Compare channel pruning one-shot, or use --granularity unstructured for schedules.");
         if (options.ScratchEpochs is < 1)
             throw new CompressException(DiagnosticCode.InvalidOption, "--scratch-epochs must be at least 1.");
         if (options.LatencyRuns < 1)

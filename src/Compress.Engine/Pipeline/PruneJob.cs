@@ -178,7 +178,9 @@ public static class PruneJob
                     if (options.MaskPlanOutputPath is not null) MaskPlanFile.Write(options.MaskPlanOutputPath, mask, options.Model.Architecture);
                     break;
                 case PruneMethod.Channel:
-                    channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan) : PruneChannels(model, options, splits, normalization, device, sink, cancellationToken);
+                    channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan)
+                        : ChannelRun.Prune(model, options.Channel, options.Schedule, options.FineTune, options.Run.Seed, options.Unstructured.GradientImages,
+                            splits, normalization, device, sink, cancellationToken);
                     if (options.ChannelPlanOutputPath is not null)
                         ChannelPlanFile.Write(options.ChannelPlanOutputPath, channels.Groups, options.Model.Architecture);
                     sink.Progress(ChannelPlanFile.Describe(channels.Groups));
@@ -282,75 +284,6 @@ public static class PruneJob
         {
             mask?.Dispose();
             channels?.Dispose();
-        }
-    }
-
-    /// <summary>The channel method: the gradient ranking gets the loss gradients of the first training images; the
-    /// random ranking the run's seed.</summary>
-    private static ChannelPruningResult PruneChannels(ClassifierModel model, Options options, Data.DatasetSplits splits,
-        Data.Normalization normalization, TorchSharp.torch.Device device, IDiagnosticSink sink, CancellationToken cancellationToken)
-    {
-        var schedule = options.Schedule;
-        if (!schedule.IsIterative) return PruneChannelsOnce(model, options.Channel, options, splits, normalization, device);
-
-        // Iterative: step i removes what takes the channels from the previous step's target to 1 - s_i of the original
-        // ones; the plans compose, so the result names the original channels each group keeps.
-        double ratio = options.Channel.Ratio;
-        ClassifierModel current = model;
-        ChannelPruningResult? last = null;
-        int[][]? kept = null;
-        IReadOnlyList<PrunedChannelGroup>? original = null;
-        try
-        {
-            double done = 0;
-            for (int step = 1; step <= schedule.Steps; step++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                double target = schedule.Target(ratio, step);
-                double stepRatio = Math.Clamp(1 - ((1 - target) / (1 - done)), 0, 0.999999);
-                var result = PruneChannelsOnce(current, options.Channel with { Ratio = stepRatio }, options, splits, normalization, device);
-                original ??= result.Groups;
-                kept = kept is null
-                    ? [.. result.Groups.Select(g => g.KeptIndices.ToArray())]
-                    : [.. result.Groups.Select((g, i) => g.KeptIndices.Select(c => kept[i][c]).ToArray())];
-                last?.Dispose();
-                last = result;
-                current = result.Model;
-                current.to(device);
-                done = target;
-                sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"prune: channel step {step}/{schedule.Steps}, target {target:F4} of the channels: parameters {result.ParametersAfter:N0}"));
-                if (step < schedule.Steps && schedule.EpochsBetween > 0)
-                    new Trainer(current, device, sink).Train(splits.Train, normalization,
-                        options.FineTune with { Epochs = schedule.EpochsBetween, Seed = options.Run.Seed + step }, null,
-                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"fine-tune (after step {step})"), cancellationToken);
-            }
-            var composed = original!.Select((g, i) => g with { Ratio = g.Group.IsPrunable ? ratio : 0, KeptIndices = kept![i] }).ToList();
-            var final = new ChannelPruningResult(last!.Model, composed, model.ParameterCount());
-            last = null; // its model now belongs to the final result
-            return final;
-        }
-        finally
-        {
-            last?.Dispose();
-        }
-    }
-
-    private static ChannelPruningResult PruneChannelsOnce(ClassifierModel model, ChannelPruningOptions channelOptions, Options options,
-        Data.DatasetSplits splits, Data.Normalization normalization, TorchSharp.torch.Device device)
-    {
-        var channel = channelOptions with { Seed = options.Run.Seed };
-        if (channel.Ranking != ChannelRanking.Gradient) return ChannelPruner.Prune(model, channel);
-        var names = model.named_parameters().Select(p => p.name).ToList();
-        var gradients = Pruning.Importance.GradientCollector.Collect(model, splits.Train, normalization, device, names,
-            options.Unstructured.GradientImages);
-        try
-        {
-            return ChannelPruner.Prune(model, channel with { Gradients = gradients });
-        }
-        finally
-        {
-            foreach (var g in gradients.Values) g.Dispose();
         }
     }
 

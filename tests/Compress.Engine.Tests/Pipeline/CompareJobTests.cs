@@ -88,15 +88,22 @@ public class CompareJobTests
     }
 
     [Fact]
-    public void Run_ChannelGranularityWithIterativeSchedule_ThrowsCmp0001()
+    public void Run_ChannelGranularityWithIterativeSchedule_StepsToTheRatio()
     {
         using var dir = new TempDirectory();
-        var e = Assert.Throws<CompressException>(() => CompareJob.Run(Options(dir, "unused") with
+        string weights = Seeded(dir);
+        var sink = new CollectingSink();
+        var result = CompareJob.Run(Options(dir, weights) with
         {
             Granularity = "channel",
-            Schedule = new PruneSchedule { Steps = 3 },
-        }, DiagnosticSinks.None));
-        Assert.Equal(DiagnosticCode.InvalidOption, e.Code);
+            Criteria = ["magnitude"],
+            Scopes = [PruneScope.Layer],
+            Fractions = [0.5],
+            Schedule = new PruneSchedule { Steps = 2, EpochsBetween = 0 },
+            LatencyRuns = 2,
+        }, sink);
+        Assert.Equal(2, sink.ProgressLines.Count(l => l.StartsWith("prune: channel step ", StringComparison.Ordinal)));
+        Assert.InRange(Assert.Single(result.Cells).MacsRatio!.Value, 2, 6);
     }
 
     [Fact]
