@@ -13,7 +13,7 @@ namespace Compress.Shared
         public static readonly string[] Methods = { "global", "unstructured", "channel", "layerwise" };
 
         /// <summary>Criteria of the unstructured method.</summary>
-        public static readonly string[] Criteria = { "magnitude", "gradient", "random" };
+        public static readonly string[] Criteria = { "magnitude", "gradient", "random", "random-bernoulli" };
 
         /// <summary>Scopes of the unstructured method.</summary>
         public static readonly string[] Scopes = { "global", "layer" };

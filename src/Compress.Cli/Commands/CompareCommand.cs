@@ -14,8 +14,8 @@ internal static class CompareCommand
     {
         var criteria = new Option<string>("--criteria")
         {
-            Description = "Comma-separated criteria: magnitude, gradient, random.",
-            DefaultValueFactory = _ => string.Join(",", PruningNames.Criteria),
+            Description = "Comma-separated criteria: magnitude, gradient, random (exactly k), random-bernoulli (unstructured only).",
+            DefaultValueFactory = _ => "magnitude,gradient,random",
         };
         var scopes = new Option<string>("--scopes")
         {

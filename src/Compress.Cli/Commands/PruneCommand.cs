@@ -155,6 +155,8 @@ internal static class PruneCommand
                 throw new CompressException(DiagnosticCode.InvalidOption,
                     "--scope, --include-classifier and --mask-plan apply to --method unstructured only; --criterion, --gradient-images, --schedule, --steps, --schedule-shape and --epochs-between to --method unstructured or channel.",
                     hint: "Add --method unstructured (or channel), or drop those options.");
+            if (chosen == PruneMethod.Channel && r.GetValue(criterion) == "random-bernoulli")
+                throw new CompressException(DiagnosticCode.InvalidOption, "--criterion random-bernoulli prunes single weights; channels take magnitude, gradient or random.");
             if (chosen == PruneMethod.Channel && r.GetValue(criterion) is not null && r.GetValue(ranking) is not null)
                 throw new CompressException(DiagnosticCode.InvalidOption, "--criterion and --ranking both choose the channel importance; give one.",
                     hint: "--criterion magnitude is --ranking l2; gradient and random are the same in both.");

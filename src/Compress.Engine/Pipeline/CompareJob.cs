@@ -30,8 +30,8 @@ public static class CompareJob
         public string? Weights { get; init; }
         public DataOptions Data { get; init; } = new();
         public RunOptions Run { get; init; } = new();
-        /// <summary>Criterion names (<see cref="PruningNames.Criteria"/>). Default all three.</summary>
-        public IReadOnlyList<string> Criteria { get; init; } = PruningNames.Criteria;
+        /// <summary>Criterion names (<see cref="PruningNames.Criteria"/>). Default magnitude, gradient and random.</summary>
+        public IReadOnlyList<string> Criteria { get; init; } = ["magnitude", "gradient", "random"];
         /// <summary>Scopes. Default global and layer.</summary>
         public IReadOnlyList<PruneScope> Scopes { get; init; } = [PruneScope.Global, PruneScope.Layer];
         /// <summary>Fractions of the weights in scope to remove. Default 0.5, 0.75, 0.9, 0.95.</summary>
@@ -314,6 +314,8 @@ public static class CompareJob
         options.FineTune.Validate();
         if (options.Granularity is not ("unstructured" or "channel"))
             throw new CompressException(DiagnosticCode.InvalidOption, $"Unknown granularity '{options.Granularity}'; use unstructured or channel.");
+        if (options.Granularity == "channel" && options.Criteria.Any(c => Pruning.Channels.ChannelRankingNames.Parse(c == "magnitude" ? "l2" : c) is null))
+            throw new CompressException(DiagnosticCode.InvalidOption, "Channel pruning takes the criteria magnitude, gradient and random.");
         if (options.ScratchEpochs is < 1)
             throw new CompressException(DiagnosticCode.InvalidOption, "--scratch-epochs must be at least 1.");
         if (options.LatencyRuns < 1)

@@ -17,7 +17,7 @@ public static class PruningNames
     private static readonly (string Name, Func<IWeightImportance> Create)[] CriterionTable =
     [
         ("magnitude", () => new MagnitudeImportance()), ("gradient", () => new GradientMagnitudeImportance()),
-        ("random", () => new RandomImportance()),
+        ("random", () => new RandomImportance()), ("random-bernoulli", () => new RandomImportance(independent: true)),
     ];
 
     private static readonly (string Name, PruneScope Scope)[] ScopeTable = [("global", PruneScope.Global), ("layer", PruneScope.Layer)];
@@ -30,7 +30,8 @@ public static class PruningNames
     /// <summary>Method names: <c>global</c> (the paper's), <c>unstructured</c>, <c>channel</c>, <c>layerwise</c>.</summary>
     public static IReadOnlyList<string> Methods { get; } = Shared.PruningChoices.Methods;
 
-    /// <summary>Criterion names: <c>magnitude</c>, <c>gradient</c>, <c>random</c>.</summary>
+    /// <summary>Criterion names: <c>magnitude</c>, <c>gradient</c>, <c>random</c> (exactly k), <c>random-bernoulli</c>
+    /// (each weight with probability s).</summary>
     public static IReadOnlyList<string> Criteria { get; } = Shared.PruningChoices.Criteria;
 
     /// <summary>Scope names: <c>global</c>, <c>layer</c>.</summary>

@@ -12,7 +12,8 @@ namespace Compress.Engine.Pruning.Unstructured;
 /// global or per-layer scope, with one exact definition so results compare across criteria and with PyTorch: for a
 /// fraction s of n entries exactly k = round-half-to-even(s x n) entries are pruned, those lowest in the order (score,
 /// |w|, flat index) ascending; in the global scope the flat index runs over the weights in module order. Entries the
-/// current mask has already pruned sort first, so masks only grow.
+/// current mask has already pruned sort first, so masks only grow. The one exception is
+/// <c>random-bernoulli</c>, which prunes each weight independently with probability s (already pruned ones stay).
 /// </summary>
 public static class UnstructuredPruner
 {
@@ -77,7 +78,17 @@ public static class UnstructuredPruner
                 magnitudes.Add(weight.detach().to(ScalarType.Float64).abs().flatten());
             }
 
-            if (options.Scope == PruneScope.Global)
+            if (options.Criterion is RandomImportance { Independent: true })
+            {
+                // Each weight on its own: pruned when its uniform score falls below its fraction (already pruned ones stay).
+                for (int i = 0; i < names.Count; i++)
+                {
+                    var weight = parameters[names[i]];
+                    double s = options.Scope == PruneScope.Layer ? options.LayerFractions?.GetValueOrDefault(names[i], fraction) ?? fraction : fraction;
+                    masks[names[i]] = scores[i].ge(s).reshape(weight.shape).to(weight.device).DetachFromDisposeScope();
+                }
+            }
+            else if (options.Scope == PruneScope.Global)
             {
                 var keep = Keep(cat(scores, 0), cat(magnitudes, 0), fraction);
                 long offset = 0;

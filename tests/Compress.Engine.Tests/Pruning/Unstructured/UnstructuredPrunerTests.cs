@@ -118,6 +118,19 @@ public class UnstructuredPrunerTests
     }
 
     [Fact]
+    public void RandomBernoulli_EachWeightOnItsOwn_AboutTheFraction()
+    {
+        using var model = ExportFixtures.Load("resnet18-cifar");
+        var options = new UnstructuredPruningOptions { Criterion = PruningNames.Criterion("random-bernoulli") };
+        using var a = UnstructuredPruner.Compute(model, 0.7, options, new ImportanceContext(seed: 4));
+        using var b = UnstructuredPruner.Compute(model, 0.7, options, new ImportanceContext(seed: 4));
+        Assert.Equal(a.PrunedCount, b.PrunedCount);
+        long exact = (long)Math.Round(0.7 * a.TotalCount, MidpointRounding.ToEven);
+        Assert.NotEqual(exact, a.PrunedCount); // not exactly k ...
+        Assert.InRange(a.Sparsity, 0.68, 0.72); // ... but close to s (n is about 170k)
+    }
+
+    [Fact]
     public void Compute_CurrentMaskOnlyGrows_AndTheClassifierIsOutOfScope()
     {
         using var model = ExportFixtures.Load("lenet5");
