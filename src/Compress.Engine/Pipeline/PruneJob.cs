@@ -5,7 +5,6 @@ using Compress.Engine.Pruning;
 using Compress.Engine.Pruning.Channels;
 using Compress.Engine.Pruning.FineGrained;
 using Compress.Engine.Training;
-using TorchSharp;
 
 namespace Compress.Engine.Pipeline;
 
@@ -127,73 +126,11 @@ public static class PruneJob
         long parametersBefore = model.ParameterCount();
         try
         {
-            switch (options.Method)
-            {
-                case PruneMethod.Global:
-                    sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"prune: rate {rate:F4} ({rateSource}); knee {analysis.Knee.Rate:F2}, K {analysis.KurtosisOfKurtoses:F4}, modifier {analysis.Modifier:F4}"));
-                    mask = GlobalMagnitudePruner.Compute(model, rate);
-                    DrawHistograms(options, model, mask, sink);
-                    mask.Apply(model);
-                    break;
-                case PruneMethod.Layerwise:
-                    layerSparsity = options.Layerwise.Sparsity;
-                    if (layerSparsity is null)
-                    {
-                        var scan = SensitivityScan.Run(model, splits.Test, normalization, device,
-                            new SensitivityOptions { BatchSize = evalBatch }, sink, cancellationToken);
-                        proposal = SparsityProposal.Propose(scan, options.Layerwise.MaxAccuracyDrop, targetSizeFraction: options.Layerwise.TargetSize);
-                        if (options.PlotDirectory is not null)
-                        {
-                            Directory.CreateDirectory(options.PlotDirectory);
-                            scan.WriteJson(Path.Combine(options.PlotDirectory, options.PlotName + ".sensitivity.json"));
-                            SensitivityPlot.WritePng(scan, Path.Combine(options.PlotDirectory, options.PlotName + ".sensitivity.png"), sink: sink);
-                        }
-                        if (proposal.Note is not null) sink.Progress("sensitivity: " + proposal.Note);
-                        layerSparsity = proposal.Sparsities;
-                        timings["sensitivity"] = Lap(clock);
-                    }
-                    mask = LayerwiseMagnitudePruner.Compute(model, layerSparsity);
-                    DrawHistograms(options, model, mask, sink);
-                    mask.Apply(model);
-                    (rate, rateSource) = (mask.Sparsity, proposal is null ? "layerwise" : "layerwise (sensitivity)");
-                    sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"prune: layerwise magnitude pruning of {layerSparsity.Count} layer(s), {mask.PrunedCount:N0} weights removed"));
-                    break;
-                case PruneMethod.Unstructured:
-                    if (options.MaskPlanPath is { } maskPlan)
-                    {
-                        mask = MaskPlanFile.Read(maskPlan, model);
-                        mask.Apply(model);
-                        rate = mask.Sparsity;
-                        rateSource = "plan";
-                        sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                            $"prune: mask from {maskPlan}: {mask.PrunedCount:N0} of {mask.TotalCount:N0} weights pruned"));
-                    }
-                    else
-                    {
-                        mask = UnstructuredRun.Prune(model, rate, options.Unstructured, options.Schedule, options.FineTune, options.Run.Seed,
-                            splits, normalization, device, sink, cancellationToken);
-                    }
-                    if (options.MaskPlanOutputPath is not null) MaskPlanFile.Write(options.MaskPlanOutputPath, mask, options.Model.Architecture);
-                    break;
-                case PruneMethod.Channel:
-                    channels = options.ChannelPlan is { } plan ? ChannelPruner.Apply(model, plan)
-                        : ChannelRun.Prune(model, options.Channel, options.Schedule, options.FineTune, options.Run.Seed, options.Unstructured.GradientImages,
-                            splits, normalization, device, sink, cancellationToken);
-                    if (options.ChannelPlanOutputPath is not null)
-                        ChannelPlanFile.Write(options.ChannelPlanOutputPath, channels.Groups, options.Model.Architecture);
-                    sink.Progress(ChannelPlanFile.Describe(channels.Groups));
-                    model = channels.Model;
-                    model.to(device);
-                    rate = 1.0 - ((double)channels.ParametersAfter / channels.ParametersBefore);
-                    rateSource = "channel";
-                    sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"prune: removed channels ({options.Channel.Ranking} ranking), parameters {channels.ParametersBefore:N0} -> {channels.ParametersAfter:N0}"));
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(options), options.Method, "unknown prune method");
-            }
+            // One table of methods (PruneSteps); each decides and applies its pruning and says what it did.
+            var step = PruneSteps.For(options.Method)(new PruneSteps.Input(options, model, analysis, rate, rateSource, splits,
+                normalization, device, evalBatch, sink, timings, clock, cancellationToken));
+            (mask, channels, layerSparsity, proposal, rate, rateSource) = (step.Mask, step.Channels, step.LayerSparsity, step.Proposal, step.Rate, step.RateSource);
+            if (channels is not null) model = channels.Model;
             timings["prune"] = Lap(clock);
 
             var afterPrune = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (pruned)", cancellationToken);
@@ -335,7 +272,7 @@ public static class PruneJob
         }
     }
 
-    private static void DrawHistograms(Options options, ClassifierModel model, PruningMask mask, IDiagnosticSink sink)
+    internal static void DrawHistograms(Options options, ClassifierModel model, PruningMask mask, IDiagnosticSink sink)
     {
         if (options.PlotDirectory is null) return;
         Directory.CreateDirectory(options.PlotDirectory);
@@ -346,7 +283,7 @@ public static class PruneJob
     private static (double Rate, string Source) Resolve(PruneRateSpec spec, PruneAnalysis analysis) =>
         (spec.Resolve(analysis), spec.Kind == PruneRateKind.Fixed ? "explicit" : spec.ToString());
 
-    private static double Lap(System.Diagnostics.Stopwatch clock)
+    internal static double Lap(System.Diagnostics.Stopwatch clock)
     {
         double s = clock.Elapsed.TotalSeconds;
         clock.Restart();
