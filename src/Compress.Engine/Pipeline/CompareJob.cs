@@ -70,14 +70,15 @@ public static class CompareJob
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sink);
         Validate(options);
+        // The output folder first: a folder that cannot be made fails before minutes of work.
+        string cells = Path.Combine(options.OutputDirectory, "cells");
+        AtomicFile.CreateDirectory(cells, "comparison output");
         using var run = PreparedRun.Start(options.Model, options.Weights, options.Data, options.Run, sink);
         var (model, device, splits, normalization) = (run.Model, run.Device, run.Data, run.Normalization);
         int evalBatch = options.FineTune.EvaluationBatchSize;
         var baseline = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (baseline)", cancellationToken);
         long parameters = model.ParameterCount();
 
-        string cells = Path.Combine(options.OutputDirectory, "cells");
-        Directory.CreateDirectory(cells);
         bool channel = options.Granularity == "channel";
         string? denseOnnx = null;
         if (channel)

@@ -44,6 +44,21 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Creates <paramref name="folder"/> (and its parents); CMP0004 naming it when that is impossible (a file in
+    /// the way, no permission).</summary>
+    public static void CreateDirectory(string folder, string what)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CompressException(DiagnosticCode.OutputWriteFailed, $"Could not create the {what} folder: {e.Message}",
+                Path.GetFullPath(folder), "Choose a writable folder that is not under a file.", e);
+        }
+    }
+
     private static void TryDelete(string path)
     {
         try

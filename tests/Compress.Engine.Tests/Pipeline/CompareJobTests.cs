@@ -129,6 +129,20 @@ public class CompareJobTests
     }
 
     [Fact]
+    public void Run_OutputFolderUnderAFile_IsCmp0004BeforeAnyWork()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.Combine("blocker"), "a file");
+        var sink = new CollectingSink();
+        var e = Assert.Throws<CompressException>(() => CompareJob.Run(Options(dir, "/nonexistent.safetensors") with
+        {
+            OutputDirectory = dir.Combine("blocker", "out"),
+        }, sink));
+        Assert.Equal(DiagnosticCode.OutputWriteFailed, e.Code);
+        Assert.Empty(sink.ProgressLines); // nothing loaded or evaluated
+    }
+
+    [Fact]
     public void Run_UnknownCriterion_ThrowsCmp0001()
     {
         using var dir = new TempDirectory();
