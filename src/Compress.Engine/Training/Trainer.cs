@@ -66,7 +66,10 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                 optimizer.zero_grad();
                 var logits = model.forward(batch.Images);
                 var loss = nn.functional.cross_entropy(logits, batch.Labels);
-                loss.backward();
+                if (options.Decorrelation > 0)
+                    loss.add(DecorrelationRegularizer.Total(model).mul(options.Decorrelation)).backward();
+                else
+                    loss.backward();
                 optimizer.step();
                 mask?.Apply(model);
 

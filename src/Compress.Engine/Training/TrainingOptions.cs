@@ -34,6 +34,13 @@ public sealed record TrainingOptions
     public int EvaluationBatchSize { get; init; } = 256;
 
     /// <summary>
+    /// Weight alpha of the decorrelation regulariser (<see cref="DecorrelationRegularizer"/>, summed over the conv
+    /// weights) added to the cross-entropy: loss = CE + alpha x sum R(W). Default 0 (off). The reported loss is the
+    /// cross-entropy alone.
+    /// </summary>
+    public double Decorrelation { get; init; }
+
+    /// <summary>
     /// The paper's fine-tuning recipe (Mason-Williams &amp; Dahlqvist, ICLR 2024): SGD lr 0.001, momentum 0.9,
     /// batch 256, one epoch, no weight decay, no schedule.
     /// </summary>
@@ -71,6 +78,8 @@ public sealed record TrainingOptions
         if (!(Sgd.WeightDecay >= 0) || double.IsInfinity(Sgd.WeightDecay))
             throw Invalid($"weight decay must be 0 or more (got {Sgd.WeightDecay.ToString(CultureInfo.InvariantCulture)})");
         if (WarmupSteps < 0) throw Invalid($"warm-up steps must be 0 or more (got {WarmupSteps})");
+        if (!(Decorrelation >= 0) || double.IsInfinity(Decorrelation))
+            throw Invalid($"the decorrelation weight must be 0 or more (got {Decorrelation.ToString(CultureInfo.InvariantCulture)})");
         if (Sgd.Nesterov && Sgd.Momentum == 0) throw Invalid("Nesterov momentum needs a momentum above 0");
     }
 
