@@ -24,7 +24,12 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
     /// <param name="phase">Name shown in progress lines (e.g. "train", "fine-tune").</param>
     /// <param name="cancellationToken">Stops between batches (CMP0006).</param>
     public TrainingResult Train(IImageDataset data, Normalization normalization, TrainingOptions options,
-        PruningMask? mask = null, string phase = "train", CancellationToken cancellationToken = default)
+        PruningMask? mask = null, string phase = "train", CancellationToken cancellationToken = default) =>
+        Train(data, normalization, options, mask, phase, null, cancellationToken);
+
+    /// <summary>As the other overload, with <paramref name="hook"/> called around each step (dynamic pruning).</summary>
+    public TrainingResult Train(IImageDataset data, Normalization normalization, TrainingOptions options,
+        PruningMask? mask, string phase, ITrainingHook? hook, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
@@ -64,12 +69,14 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                 if (options.CosineSchedule || options.WarmupSteps > 0)
                     SetLearningRate(optimizer, ScheduledRate(options, globalStep, totalSteps));
                 optimizer.zero_grad();
+                hook?.BeforeForward(globalStep, totalSteps);
                 var logits = model.forward(batch.Images);
                 var loss = nn.functional.cross_entropy(logits, batch.Labels);
                 if (options.Decorrelation > 0)
                     loss.add(DecorrelationRegularizer.Total(model).mul(options.Decorrelation)).backward();
                 else
                     loss.backward();
+                hook?.BeforeOptimizerStep();
                 optimizer.step();
                 mask?.Apply(model);
 
@@ -89,6 +96,7 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
             epochs.Add(new EpochResult(epoch, lossSum / Math.Max(seen, 1), 100.0 * correct / Math.Max(seen, 1),
                 meter.ImagesPerSecond, meter.Seconds, CurrentLearningRate(optimizer)));
         }
+        hook?.AfterTraining();
         return new TrainingResult(epochs, (DateTime.UtcNow - started).TotalSeconds);
     }
 
