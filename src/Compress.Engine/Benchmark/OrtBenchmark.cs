@@ -96,6 +96,22 @@ public static class OrtBenchmark
         }
     }
 
+    /// <summary>
+    /// Batch-1 latency of <paramref name="candidate"/> against <paramref name="baseline"/> (ONNX files), timed alternately,
+    /// without accuracy: what the prune job's and the comparison's before/after figures use.
+    /// </summary>
+    public static OrtBenchmarkResult TimeAgainst(string candidate, string baseline, int runs, OrtSessionSettings? session,
+        IDiagnosticSink sink, CancellationToken ct = default) => Run(new OrtBenchmarkOptions
+        {
+            Model = candidate,
+            Baseline = baseline,
+            MeasureAccuracy = false,
+            BatchSizes = [1],
+            Runs = runs,
+            Warmup = Math.Min(10, runs),
+            Session = session ?? new OrtSessionSettings(),
+        }, sink, ct);
+
     /// <summary><c>cpu</c> or <c>cuda</c>, as the CLI spells it.</summary>
     public static string DeviceName(OrtDeviceKind device) => device == OrtDeviceKind.Cuda ? "cuda" : "cpu";
 

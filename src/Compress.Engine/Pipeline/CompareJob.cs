@@ -198,15 +198,7 @@ public static class CompareJob
         try
         {
             Export.OnnxExporter.Write(Export.OnnxExporter.Export(pruned, new Export.OnnxExportOptions { FoldBatchNorm = true }), prunedOnnx);
-            var timing = Benchmark.OrtBenchmark.Run(new Benchmark.OrtBenchmarkOptions
-            {
-                Model = prunedOnnx,
-                Baseline = denseOnnx,
-                MeasureAccuracy = false,
-                BatchSizes = [1],
-                Runs = options.LatencyRuns,
-                Warmup = Math.Min(10, options.LatencyRuns),
-            }, DiagnosticSinks.None, cancellationToken);
+            var timing = Benchmark.OrtBenchmark.TimeAgainst(prunedOnnx, denseOnnx, options.LatencyRuns, null, DiagnosticSinks.None, cancellationToken);
             long after = pruned.ParameterCount();
             var scratch = options.ScratchEpochs is int epochs ? Scratch(pruned, null, epochs, options, run, evalBatch, what, sink, cancellationToken) : null;
             return new CompareCell(criterion, scopeName, fraction, (double)model.ParameterCount() / after, after, afterPrune.Accuracy,

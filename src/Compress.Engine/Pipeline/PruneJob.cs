@@ -242,16 +242,8 @@ public static class PruneJob
                 Export.OnnxExporter.Write(Export.OnnxExporter.Export(model, new Export.OnnxExportOptions { FoldBatchNorm = true }), prunedPath);
             sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"compare: timing the unpruned and the pruned model alternately in ONNX Runtime, batch 1, {options.ComparisonRuns} runs each"));
-            var result = Benchmark.OrtBenchmark.Run(new Benchmark.OrtBenchmarkOptions
-            {
-                Model = prunedPath,
-                Baseline = densePath,
-                MeasureAccuracy = false,
-                BatchSizes = [1],
-                Runs = options.ComparisonRuns,
-                Warmup = Math.Min(10, options.ComparisonRuns),
-                Session = options.ComparisonSession,
-            }, sink, cancellationToken);
+            var result = Benchmark.OrtBenchmark.TimeAgainst(prunedPath, densePath, options.ComparisonRuns, options.ComparisonSession,
+                sink, cancellationToken);
             var before = result.Baseline!;
             return new StructureComparison(before.Macs, result.Macs, before.Parameters, result.Parameters, before.LatencyMs,
                 result.LatencyMs, options.ComparisonSession.Threads, options.ComparisonRuns);
