@@ -5,6 +5,7 @@ namespace Compress.Tasks.Tests;
 /// (src/Compress.Cli's build output), one per kind of bad input the build step must turn into a coded error that names
 /// the file, with nothing written to the output folder.
 /// </summary>
+[Collection(RepoOutputs.Name)]
 public sealed class EngineBuildTests : IClassFixture<EngineBuildTests.TinyWeights>, IDisposable
 {
     private readonly TempFolder _temp = new();

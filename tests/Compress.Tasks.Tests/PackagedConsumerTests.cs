@@ -9,6 +9,7 @@ namespace Compress.Tasks.Tests;
 /// and a CompressModel item build a pruned ONNX with the real engine (its packages restored privately into the NuGet
 /// cache, never into the consumer's graph).
 /// </summary>
+[Collection(RepoOutputs.Name)]
 public sealed class PackagedConsumerTests : IClassFixture<PackedFeed>, IDisposable
 {
     private readonly PackedFeed _feed;
