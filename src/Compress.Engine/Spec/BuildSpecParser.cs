@@ -27,6 +27,7 @@ public static class BuildSpecParser
     ];
 
     private static readonly string[] IterativeKeys = ["steps", "scheduleShape", "epochsBetween"];
+    private static readonly string[] CriterionKeys = ["criterion", "gradientImages"];
     private static readonly string[] ScheduleKeys = ["schedule", "steps", "scheduleShape", "epochsBetween"];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
@@ -231,10 +232,23 @@ public static class BuildSpecParser
                 ScheduleShape = Choice(values, "scheduleShape", [.. Pruning.PruningNames.ScheduleShapes]) ?? spec.ScheduleShape,
                 EpochsBetween = Integer(values, "epochsBetween", 0, 1000, "an integer >= 0") ?? spec.EpochsBetween,
             };
-            string[] unstructuredKeys = ["criterion", "scope", "includeClassifier", "gradientImages"];
+            string[] unstructuredKeys = ["scope", "includeClassifier"];
             foreach (string key in unstructuredKeys.Where(values.ContainsKey))
                 if (method != "unstructured")
                     Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" only.", values[key].Location);
+            foreach (string key in CriterionKeys.Where(values.ContainsKey))
+                if (method is not ("unstructured" or "channel"))
+                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" or \"channel\" only.", values[key].Location);
+            if (method == "channel" && values.ContainsKey("criterion"))
+            {
+                // For channels the criterion is the ranking (magnitude ranks by L2, as the command line does).
+                if (values.ContainsKey("ranking"))
+                    Error(DiagnosticCode.InvalidSpecValue, "'criterion' and 'ranking' both choose the channel importance; give one.", values["criterion"].Location);
+                else if (result.Criterion == "random-bernoulli")
+                    Error(DiagnosticCode.InvalidSpecValue, "'criterion' \"random-bernoulli\" prunes single weights; channels take magnitude, gradient or random.", values["criterion"].Location);
+                else
+                    result = result with { Ranking = result.Criterion == "magnitude" ? "l2" : result.Criterion };
+            }
             foreach (string key in ScheduleKeys.Where(values.ContainsKey))
                 if (method is not ("unstructured" or "channel"))
                     Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" or \"channel\" only.", values[key].Location);

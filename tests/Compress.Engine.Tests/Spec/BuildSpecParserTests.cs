@@ -262,6 +262,16 @@ public sealed class BuildSpecParserTests : IDisposable
     }
 
     [Fact]
+    public void Parse_ChannelMethodCriterion_IsItsRanking()
+    {
+        var (spec, diagnostics) = Parse("{ \"method\": \"channel\", \"criterion\": \"gradient\" }");
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal("gradient", spec!.Ranking);
+        var (magnitude, _) = Parse("{ \"method\": \"channel\", \"criterion\": \"magnitude\" }");
+        Assert.Equal("l2", magnitude!.Ranking);
+    }
+
+    [Fact]
     public void Parse_UnstructuredMethod_ReadsCriterionScopeAndSchedule()
     {
         var (spec, diagnostics) = Parse("""
@@ -274,7 +284,8 @@ public sealed class BuildSpecParserTests : IDisposable
     }
 
     [Theory]
-    [InlineData("{ \"criterion\": \"gradient\" }", "'criterion' applies to 'method' \"unstructured\" only")]
+    [InlineData("{ \"criterion\": \"gradient\" }", "'criterion' applies to 'method' \"unstructured\" or \"channel\" only")]
+    [InlineData("{ \"method\": \"channel\", \"criterion\": \"gradient\", \"ranking\": \"l1\" }", "'criterion' and 'ranking' both choose")]
     [InlineData("{ \"method\": \"unstructured\", \"steps\": 3 }", "'steps' needs 'schedule' \"iterative\"")]
     [InlineData("{ \"method\": \"unstructured\", \"criterion\": \"gradiant\" }", "did you mean \"gradient\"?")]
     public void Parse_UnstructuredKeysMisused_ReportCmp0622AtTheKey(string json, string message)
