@@ -78,6 +78,8 @@ public static class DiagnosticCode
     public const string InvalidTrainingOption = "CMP0401";
     /// <summary>Training diverged (loss became NaN or infinite).</summary>
     public const string TrainingDiverged = "CMP0402";
+    /// <summary>Warning: the literal decorrelation variant adds nothing for this model (it only handles kernels with two rows).</summary>
+    public const string LiteralDecorrelationInactive = "CMP0403";
 
     /// <summary>The model graph has a node, module or tensor the ONNX exporter does not support.</summary>
     public const string UnsupportedExportNode = "CMP0501";
@@ -145,6 +147,8 @@ public static class DiagnosticCode
     public const string InvalidChannelPlanFile = "CMP0707";
     /// <summary>A mask plan file is missing, not a mask plan, or does not fit the model.</summary>
     public const string InvalidMaskPlanFile = "CMP0708";
+    /// <summary>Invalid dynamic pruning option: variant, target sparsity, mask interval or ramp end.</summary>
+    public const string InvalidDynamicPruningOption = "CMP0709";
     // 07xx layer-wise pruning. CMP0750-CMP0769: fine-grained (per-layer) magnitude pruning and the sensitivity scan.
     /// <summary>A per-layer sparsity or --layers names a parameter that is not a prunable conv/linear weight (with a did-you-mean).</summary>
     public const string UnknownPrunableParameter = "CMP0750";

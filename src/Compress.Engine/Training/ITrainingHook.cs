@@ -12,6 +12,12 @@ public interface ITrainingHook
     /// <summary>After backward, before the optimizer updates the weights.</summary>
     void BeforeOptimizerStep();
 
+    /// <summary>After epoch <paramref name="epoch"/> (1-based), before the next one starts (the model may be evaluated
+    /// here; training mode is set again at the start of each epoch).</summary>
+    void AfterEpoch(int epoch)
+    {
+    }
+
     /// <summary>After the last step.</summary>
     void AfterTraining();
 }

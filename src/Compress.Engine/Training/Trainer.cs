@@ -40,6 +40,11 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
 
         model.to(device);
         mask?.Apply(model);
+        if (options.Decorrelation > 0 && options.DecorrelationVariant == DecorrelationVariant.Literal
+            && !model.parameters().Any(p => DecorrelationRegularizer.HasTwoRowKernels(p)))
+            _sink.Report(Diagnostic.Warning(DiagnosticCode.LiteralDecorrelationInactive,
+                "The literal decorrelation variant adds 0 to the loss here: like the source project's code, it only handles kernels with exactly two rows, and this model's convolutions have none (3x3 and 1x1 kernels).",
+                hint: "Use the default decorrelation variant (pearson), which works on any kernel shape."));
         using var optimizer = optim.SGD(model.parameters(), options.Sgd.LearningRate, options.Sgd.Momentum, 0,
             options.Sgd.WeightDecay, options.Sgd.Nesterov);
         using var loader = new BatchLoader(data, new LoaderOptions
@@ -73,7 +78,7 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                 var logits = model.forward(batch.Images);
                 var loss = nn.functional.cross_entropy(logits, batch.Labels);
                 if (options.Decorrelation > 0)
-                    loss.add(DecorrelationRegularizer.Total(model).mul(options.Decorrelation)).backward();
+                    loss.add(DecorrelationRegularizer.Total(model, variant: options.DecorrelationVariant).mul(options.Decorrelation)).backward();
                 else
                     loss.backward();
                 hook?.BeforeOptimizerStep();
@@ -95,6 +100,7 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
             }
             epochs.Add(new EpochResult(epoch, lossSum / Math.Max(seen, 1), 100.0 * correct / Math.Max(seen, 1),
                 meter.ImagesPerSecond, meter.Seconds, CurrentLearningRate(optimizer)));
+            hook?.AfterEpoch(epoch);
         }
         hook?.AfterTraining();
         return new TrainingResult(epochs, (DateTime.UtcNow - started).TotalSeconds);

@@ -40,6 +40,10 @@ public sealed record TrainingOptions
     /// </summary>
     public double Decorrelation { get; init; }
 
+    /// <summary>Which regulariser <see cref="Decorrelation"/> weighs: <see cref="DecorrelationVariant.Pearson"/> (default)
+    /// or the source project's <see cref="DecorrelationVariant.Literal"/> one, for comparison.</summary>
+    public DecorrelationVariant DecorrelationVariant { get; init; }
+
     /// <summary>
     /// The paper's fine-tuning recipe (Mason-Williams &amp; Dahlqvist, ICLR 2024): SGD lr 0.001, momentum 0.9,
     /// batch 256, one epoch, no weight decay, no schedule.

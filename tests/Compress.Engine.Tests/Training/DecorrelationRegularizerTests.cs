@@ -6,7 +6,7 @@ namespace Compress.Engine.Tests.Training;
 
 public class DecorrelationRegularizerTests
 {
-    private sealed record Case(string Name, long[] Shape, double[] Values, double Penalty, double[] Gradient);
+    private sealed record Case(string Name, long[] Shape, double[] Values, double Penalty, double[] Gradient, double MeanAbsCorrelation);
 
     private sealed record Reference(Case[] Cases);
 
@@ -74,5 +74,43 @@ public class DecorrelationRegularizerTests
     {
         var e = Assert.Throws<Compress.Engine.Diagnostics.CompressException>(() => new TrainingOptions { Decorrelation = -1 }.Validate());
         Assert.Contains("decorrelation", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("conv3x3")]
+    [InlineData("conv1x1")]
+    [InlineData("linear")]
+    public void MeanAbsoluteCorrelation_MatchesPyTorch(string name)
+    {
+        var c = Cases().Single(x => x.Name == name);
+        using var weight = tensor(c.Values, c.Shape, dtype: ScalarType.Float64);
+        Assert.Equal(c.MeanAbsCorrelation, DecorrelationRegularizer.MeanAbsoluteCorrelation(weight)!.Value, 10);
+    }
+
+    [Fact]
+    public void Literal_IsZeroOnThreeByThreeAndOneByOneKernels_AndCountsTwoRowKernels()
+    {
+        using var threeByThree = nn.Sequential(("conv", nn.Conv2d(3, 8, 3)), ("pointwise", nn.Conv2d(8, 8, 1)));
+        using (var literal = DecorrelationRegularizer.Total(threeByThree, variant: DecorrelationVariant.Literal))
+        using (var pearson = DecorrelationRegularizer.Total(threeByThree))
+        {
+            Assert.Equal(0, literal.item<float>());
+            Assert.True(pearson.item<float>() > 0.01f);
+        }
+        using var twoRows = nn.Sequential(("conv", nn.Conv2d(3, 8, (2L, 3L))));
+        using var counted = DecorrelationRegularizer.Total(twoRows, variant: DecorrelationVariant.Literal);
+        Assert.True(counted.item<float>() > 0.01f);
+    }
+
+    [Fact]
+    public void Trainer_LiteralVariantOnThreeByThreeKernels_WarnsWithItsCode()
+    {
+        var sink = new Compress.Engine.Diagnostics.CollectingSink();
+        manual_seed(0);
+        using var model = Compress.Engine.Models.ModelFactory.Create(TinySetup.TinyResNet);
+        new Trainer(model, CPU, sink).Train(TinySetup.Data.Train, Compress.Engine.Data.Normalization.FromDataset(TinySetup.Data.Train),
+            new TrainingOptions { Epochs = 1, BatchSize = 160, Decorrelation = 0.7, DecorrelationVariant = DecorrelationVariant.Literal });
+        var warning = Assert.Single(sink.Diagnostics, d => d.Code == Compress.Engine.Diagnostics.DiagnosticCode.LiteralDecorrelationInactive);
+        Assert.Contains("two rows", warning.Message, StringComparison.Ordinal);
     }
 }

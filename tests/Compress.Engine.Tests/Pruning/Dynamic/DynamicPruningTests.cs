@@ -12,7 +12,7 @@ public class DynamicPruningTests
     public void SparsityAt_FollowsTheCubicRampToTheTargetAtTheRampEnd()
     {
         using var model = ModelFactory.Create(TinySetup.TinyResNet);
-        using var dpf = new DynamicPruning(model, 0.8, maskInterval: 16, rampEnd: 0.75);
+        using var dpf = new UnstructuredDynamicPruning(model, new DynamicPruningOptions { Target = 0.8, MaskInterval = 16, RampEnd = 0.75 });
         Assert.Equal(0, dpf.SparsityAt(0, 100), 12);
         Assert.Equal(0.8 * (1 - Math.Pow(1 - (30 / 75.0), 3)), dpf.SparsityAt(30, 100), 12); // 40% of the ramp
         Assert.Equal(0.8, dpf.SparsityAt(75, 100), 12);
@@ -24,7 +24,7 @@ public class DynamicPruningTests
     {
         manual_seed(0);
         using var model = ModelFactory.Create(TinySetup.TinyResNet);
-        using var dpf = new DynamicPruning(model, 0.8, maskInterval: 2, rampEnd: 0.75);
+        using var dpf = new UnstructuredDynamicPruning(model, new DynamicPruningOptions { Target = 0.8, MaskInterval = 2, RampEnd = 0.75 });
         new Trainer(model, CPU).Train(TinySetup.Data.Train, Compress.Engine.Data.Normalization.FromDataset(TinySetup.Data.Train),
             new TrainingOptions { Epochs = 2, BatchSize = 32, Sgd = new SgdOptions { LearningRate = 0.05, Momentum = 0.9 } },
             null, "train", dpf);
@@ -45,5 +45,127 @@ public class DynamicPruningTests
         }
         Assert.Equal(dpf.Mask!.PrunedCount, Math.Round(0.8 * total, MidpointRounding.ToEven));
         Assert.True(zeros >= dpf.Mask.PrunedCount);
+    }
+}
+
+public class FilterDynamicPruningTests
+{
+    private static readonly Compress.Engine.Data.Normalization Norm = Compress.Engine.Data.Normalization.FromDataset(TinySetup.Data.Train);
+
+    private static ClassifierModel TrainedWithFilterMasks(double target, out FilterDynamicPruning dpf, double decorrelation = 0)
+    {
+        manual_seed(0);
+        var model = ModelFactory.Create(TinySetup.TinyResNet);
+        dpf = new FilterDynamicPruning(model, new DynamicPruningOptions { Target = target, MaskInterval = 2, RampEnd = 0.75 });
+        new Trainer(model, CPU).Train(TinySetup.Data.Train, Norm,
+            new TrainingOptions { Epochs = 2, BatchSize = 32, Sgd = new SgdOptions { LearningRate = 0.05, Momentum = 0.9, WeightDecay = 5e-4 }, Decorrelation = decorrelation },
+            null, "train", dpf);
+        return model;
+    }
+
+    [Fact]
+    public void Train_MasksTheTargetFractionOfPrunableFilters_WithTheirBiasesAndNorms()
+    {
+        using var model = TrainedWithFilterMasks(0.5, out var dpf);
+        using var _ = dpf;
+        Assert.Equal(Math.Round(0.5 * dpf.Units, MidpointRounding.ToEven), dpf.MaskedUnits);
+        Assert.Equal(0.5, dpf.Updates[^1].Sparsity, 12);
+        Assert.Equal(2, dpf.Epochs.Count);
+
+        // Every channel the plan drops is exactly zero in every producer filter and every norm of its group, so the
+        // residual-coupled channels of a stage are masked together.
+        var state = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var plan = dpf.Plan();
+        int checkedChannels = 0;
+        foreach (var group in plan.Where(g => g.Group.IsPrunable && g.ChannelsAfter < g.ChannelsBefore))
+        {
+            var dropped = Enumerable.Range(0, group.ChannelsBefore).Except(group.KeptIndices).ToList();
+            foreach (int c in dropped)
+            {
+                foreach (string producer in group.Group.Producers)
+                    Assert.Equal(0, state[producer + ".weight"][c].abs().sum().item<float>());
+                foreach (string norm in group.Group.BatchNorms)
+                {
+                    Assert.Equal(0, state[norm + ".weight"][c].item<float>());
+                    Assert.Equal(0, state[norm + ".bias"][c].item<float>());
+                }
+                checkedChannels++;
+            }
+        }
+        Assert.Equal(dpf.MaskedUnits, checkedChannels);
+        Assert.Contains(plan, g => g.Group.Producers.Count > 1 && g.ChannelsAfter < g.ChannelsBefore); // a residual group was pruned
+    }
+
+    [Fact]
+    public void Importance_IsTheMeanAbsoluteFilterWeightAveragedOverTheGroupsProducers()
+    {
+        manual_seed(1);
+        using var model = ModelFactory.Create(TinySetup.TinyResNet);
+        using var dpf = new FilterDynamicPruning(model, new DynamicPruningOptions { Target = 0.3 });
+        var importance = dpf.Importance();
+        var state = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var group = dpf.Groups.First(g => g.Producers.Count > 1);
+        for (int c = 0; c < group.Channels; c++)
+        {
+            double expected = group.Producers.Average(p => state[p + ".weight"][c].abs().mean().to(ScalarType.Float64).item<double>());
+            Assert.Equal(expected, importance[group.Id][c], 6);
+        }
+    }
+
+    [Fact]
+    public void Hook_ForwardSeesMaskedWeights_AndTheOptimizerTheDenseOnes()
+    {
+        manual_seed(2);
+        using var model = ModelFactory.Create(TinySetup.TinyResNet);
+        using var dpf = new FilterDynamicPruning(model, new DynamicPruningOptions { Target = 0.5, RampEnd = 0.01 });
+        dpf.BeforeForward(99, 100); // past the ramp: the full target
+        Assert.True(dpf.MaskedUnits > 0);
+        var pruned = dpf.Plan().First(g => g.ChannelsAfter < g.ChannelsBefore);
+        int channel = Enumerable.Range(0, pruned.ChannelsBefore).Except(pruned.KeptIndices).First();
+        var weight = model.named_parameters().Single(p => p.name == pruned.Group.Producers[0] + ".weight").parameter;
+        Assert.Equal(0, weight[channel].abs().sum().item<float>());
+        dpf.BeforeOptimizerStep();
+        using var dense = weight.detach().clone();
+        Assert.True(dense[channel].abs().sum().item<float>() > 0, "the dense weights are back before the optimizer step");
+        dpf.BeforeForward(100, 100);
+        Assert.Equal(0, weight[channel].abs().sum().item<float>());
+        dpf.BeforeOptimizerStep();
+        Assert.True(weight.detach().eq(dense).all().item<bool>(), "the dense weights are back before the optimizer step");
+    }
+
+    [Fact]
+    public void Compact_GivesASmallerModelWithTheSameOutputs_AndASmallerFasterOnnx()
+    {
+        using var model = TrainedWithFilterMasks(0.5, out var dpf);
+        using var _ = dpf;
+        using var compacted = dpf.Compact();
+        Assert.True(compacted.ParametersAfter < compacted.ParametersBefore * 0.6, $"{compacted.ParametersBefore} -> {compacted.ParametersAfter}");
+        model.eval();
+        compacted.Model.eval();
+        using var noGrad = no_grad();
+        using var images = randn(8, 3, 32, 32, generator: new Generator(0, CPU));
+        using var before = model.forward(images);
+        using var after = compacted.Model.forward(images);
+        Assert.True(before.allclose(after, rtol: 1e-4, atol: 1e-5), $"max difference {(before - after).abs().max().item<float>()}");
+
+        var dense = Compress.Engine.Export.OnnxExporter.Export(model, new Compress.Engine.Export.OnnxExportOptions { FoldBatchNorm = true });
+        var small = Compress.Engine.Export.OnnxExporter.Export(compacted.Model, new Compress.Engine.Export.OnnxExportOptions { FoldBatchNorm = true });
+        long macsBefore = Compress.Engine.Benchmark.OnnxGraphStats.CountMacs(dense)!.Value, macsAfter = Compress.Engine.Benchmark.OnnxGraphStats.CountMacs(small)!.Value;
+        Assert.True(macsAfter < 0.8 * macsBefore, $"MACs {macsBefore} -> {macsAfter}");
+    }
+
+    [Fact]
+    public void Options_OutOfRange_AreCoded()
+    {
+        using var model = ModelFactory.Create(TinySetup.TinyResNet);
+        foreach (var bad in new[]
+                 {
+                     new DynamicPruningOptions { Target = 1 }, new DynamicPruningOptions { Target = double.NaN },
+                     new DynamicPruningOptions { MaskInterval = 0 }, new DynamicPruningOptions { RampEnd = 0 },
+                 })
+        {
+            var e = Assert.Throws<Compress.Engine.Diagnostics.CompressException>(() => DynamicPruning.Create(model, bad with { Variant = DynamicPruningVariant.Filter }));
+            Assert.Equal(Compress.Engine.Diagnostics.DiagnosticCode.InvalidDynamicPruningOption, e.Code);
+        }
     }
 }
