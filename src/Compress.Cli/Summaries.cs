@@ -6,6 +6,20 @@ namespace Compress.Cli;
 /// <summary>Human-readable summaries printed on stdout when <c>--json</c> is not given.</summary>
 internal static class Summaries
 {
+    /// <summary>Dynamic pruning: the final sparsity, the updates, and a line per epoch.</summary>
+    public static void WriteDynamic(TextWriter o, Engine.Pruning.Dynamic.DynamicPruningReport d)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string regulariser = d.Decorrelation > 0 ? string.Create(c, $", decorrelation {d.Decorrelation} ({d.DecorrelationVariant})") : "";
+        o.WriteLine(string.Create(c,
+            $"dynamic pruning          {d.Variant}: {d.Masked:N0} of {d.Units:N0} {d.Unit} masked ({100 * d.Sparsity:F2}%, target {100 * d.Target:F2}%); {d.Updates.Count} mask updates, {d.Revived:N0} {d.Unit} revived{regulariser}"));
+        foreach (var e in d.Epochs)
+        {
+            string accuracy = e.Accuracy is double a ? string.Create(c, $"test accuracy {a:F2}%, ") : "";
+            o.WriteLine(string.Create(c, $"  epoch {e.Epoch,-4}             {accuracy}{100 * e.Sparsity:F2}% masked, mean filter |r| {e.MeanAbsoluteCorrelation:F4}"));
+        }
+    }
+
     public static void WritePrune(TextWriter o, PruneResult r)
     {
         var c = CultureInfo.InvariantCulture;
@@ -15,8 +29,9 @@ internal static class Summaries
         o.WriteLine(string.Create(c, $"kurtosis of kurtoses     {a.KurtosisOfKurtoses:F4} -> modifier {a.Modifier:F4}{(a.Clamped ? " (clamped)" : "")}"));
         o.WriteLine(string.Create(c, $"prune rate               {r.Rate:F4} ({r.RateSource}); {r.PrunedCount:N0} weights removed, sparsity {100 * r.Sparsity:F2}%"));
         o.WriteLine(string.Create(c, $"accuracy before pruning  {r.AccuracyBefore:F2}%"));
-        o.WriteLine(string.Create(c, $"accuracy after pruning   {r.AccuracyAfterPrune:F2}%"));
+        if (r.Dynamic is null) o.WriteLine(string.Create(c, $"accuracy after pruning   {r.AccuracyAfterPrune:F2}%"));
         o.WriteLine(string.Create(c, $"accuracy after fine-tune {r.AccuracyAfterFinetune:F2}% ({r.AccuracyAfterFinetune - r.AccuracyBefore:+0.00;-0.00} points vs unpruned)"));
+        if (r.Dynamic is { } dynamic) WriteDynamic(o, dynamic);
         if (r.ChannelGroups is { } groups)
         {
             int pruned = groups.Count(g => g.ChannelsAfter < g.ChannelsBefore), excluded = groups.Count(g => !g.Group.IsPrunable);

@@ -59,6 +59,18 @@ internal sealed class ModelRequest
     public string? ScheduleShape { get; set; }
     /// <summary>Iterative schedule: fine-tuning epochs between steps, or null.</summary>
     public int? EpochsBetween { get; set; }
+    /// <summary>Dynamic method: unstructured or filter, or null.</summary>
+    public string? DynamicPrune { get; set; }
+    /// <summary>Dynamic method: the final sparsity, or null.</summary>
+    public double? TargetSparsity { get; set; }
+    /// <summary>Dynamic method: steps between mask updates, or null.</summary>
+    public int? MaskInterval { get; set; }
+    /// <summary>Dynamic method: fraction of training at which the target is reached, or null.</summary>
+    public double? RampEnd { get; set; }
+    /// <summary>Decorrelation regulariser weight, or null.</summary>
+    public double? Decorrelation { get; set; }
+    /// <summary>pearson or literal, or null.</summary>
+    public string? DecorrelationVariant { get; set; }
     /// <summary>Uniform channel ratio, or null.</summary>
     public double? ChannelRatio { get; set; }
     /// <summary>Per-layer channel ratios (producer conv name to ratio), or null.</summary>

@@ -16,7 +16,8 @@ internal sealed class ModelValidator
         "Architecture", "WidthMultiplier", "Classes", "Data", "PruneRate", "FineTuneEpochs", "MinAccuracy",
         "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
         "Sparsity", "Sensitivity", "TargetSize", "Normalize", "EmbedPreprocessing", "Criterion", "Scope", "IncludeClassifier",
-        "GradientImages", "Schedule", "Steps", "ScheduleShape", "EpochsBetween",
+        "GradientImages", "Schedule", "Steps", "ScheduleShape", "EpochsBetween", "DynamicPrune", "TargetSparsity", "MaskInterval",
+        "RampEnd", "Decorrelation", "DecorrelationVariant",
     ];
 
     private static readonly string[] IgnoredMetadata = ["Link", "Visible"];
@@ -141,6 +142,12 @@ internal sealed class ModelValidator
         request.Steps = ParseInt(Text(item, "Steps"), $"{where}: Steps", 1);
         request.ScheduleShape = ParseChoice(Text(item, "ScheduleShape"), $"{where}: ScheduleShape", Shared.PruningChoices.ScheduleShapes);
         request.EpochsBetween = ParseInt(Text(item, "EpochsBetween"), $"{where}: EpochsBetween", 0);
+        request.DynamicPrune = ParseChoice(Text(item, "DynamicPrune"), $"{where}: DynamicPrune", Shared.PruningChoices.DynamicVariants);
+        request.TargetSparsity = ParseDouble(Text(item, "TargetSparsity"), $"{where}: TargetSparsity", 0, 0.999999, "a fraction in [0, 1)");
+        request.MaskInterval = ParseInt(Text(item, "MaskInterval"), $"{where}: MaskInterval", 1);
+        request.RampEnd = ParseDouble(Text(item, "RampEnd"), $"{where}: RampEnd", 0, 1, "a fraction of training in (0, 1]", exclusiveMin: true);
+        request.Decorrelation = ParseDouble(Text(item, "Decorrelation"), $"{where}: Decorrelation", 0, 1e6, "a weight alpha >= 0");
+        request.DecorrelationVariant = ParseChoice(Text(item, "DecorrelationVariant"), $"{where}: DecorrelationVariant", Shared.PruningChoices.DecorrelationVariants);
         request.IgnoredLayers = Text(item, "IgnoredLayers")?.Split([';', ','], StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         request.Sparsity = ParseFile(Text(item, "Sparsity"), where, "Sparsity");

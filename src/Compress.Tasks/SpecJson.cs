@@ -128,6 +128,30 @@ internal static class SpecJson
         {
             Key("epochsBetween", epochsBetween.ToString(CultureInfo.InvariantCulture));
         }
+        if (model.DynamicPrune is { } dynamicPrune)
+        {
+            Key("dynamicPrune", Quote(dynamicPrune));
+        }
+        if (model.TargetSparsity is { } targetSparsity)
+        {
+            Key("targetSparsity", Number(targetSparsity));
+        }
+        if (model.MaskInterval is { } maskInterval)
+        {
+            Key("maskInterval", maskInterval.ToString(CultureInfo.InvariantCulture));
+        }
+        if (model.RampEnd is { } rampEnd)
+        {
+            Key("rampEnd", Number(rampEnd));
+        }
+        if (model.Decorrelation is { } decorrelation)
+        {
+            Key("decorrelation", Number(decorrelation));
+        }
+        if (model.DecorrelationVariant is { } decorrelationVariant)
+        {
+            Key("decorrelationVariant", Quote(decorrelationVariant));
+        }
         if (model.ChannelLayerRatios is { } layerRatios)
         {
             Key("channelRatio", "{ " + string.Join(", ", layerRatios.Select(r => Quote(r.Key) + ": " + Number(r.Value))) + " }");

@@ -10,7 +10,7 @@ namespace Compress.Shared
     internal static class PruningChoices
     {
         /// <summary>Pruning methods.</summary>
-        public static readonly string[] Methods = { "global", "unstructured", "channel", "layerwise" };
+        public static readonly string[] Methods = { "global", "unstructured", "channel", "layerwise", "dynamic" };
 
         /// <summary>Criteria of the unstructured method.</summary>
         public static readonly string[] Criteria = { "magnitude", "gradient", "random", "random-bernoulli" };
@@ -23,6 +23,12 @@ namespace Compress.Shared
 
         /// <summary>Shapes of an iterative schedule.</summary>
         public static readonly string[] ScheduleShapes = { "linear", "cubic", "geometric" };
+
+        /// <summary>What the dynamic method masks.</summary>
+        public static readonly string[] DynamicVariants = { "unstructured", "filter" };
+
+        /// <summary>Decorrelation regularisers: the default, and the source project's literal one (for comparison).</summary>
+        public static readonly string[] DecorrelationVariants = { "pearson", "literal" };
 
         /// <summary>Channel rankings (the channel method's criteria).</summary>
         public static readonly string[] Rankings = { "l2", "l1", "naive", "gradient", "random" };

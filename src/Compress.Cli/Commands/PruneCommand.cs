@@ -31,10 +31,12 @@ internal static class PruneCommand
         };
         var method = new Option<string>("--method")
         {
-            Description = "global (the paper's L1 magnitude pruning of all parameters at --rate), unstructured (conv and linear weights by --criterion and --scope, optionally iterative), layerwise (a sensitivity scan proposes one sparsity per layer) or channel (whole channels removed: a smaller, faster model).",
+            Description = "global (the paper's L1 magnitude pruning of all parameters at --rate), unstructured (conv and linear weights by --criterion and --scope, optionally iterative), layerwise (a sensitivity scan proposes one sparsity per layer) channel (whole channels removed: a smaller, faster model) or dynamic (pruned while fine-tuning, with feedback: --dynamic-prune, --target-sparsity).",
             DefaultValueFactory = _ => "global",
         };
         method.AcceptOnlyFromAmong([.. PruningNames.Methods]);
+        var dynamic = new DynamicOptionSet(
+            "With --method dynamic: unstructured (single weights, default) or filter (whole filters; the result is compacted) pruned while fine-tuning, with feedback (Lin et al., ICLR 2020).");
         var criterion = new Option<string?>("--criterion")
         {
             Description = "With --method unstructured: magnitude (|w|, default), gradient (|w x dL/dw| from the first training images) or random (seeded).",
@@ -47,7 +49,7 @@ internal static class PruneCommand
         scope.AcceptOnlyFromAmong([.. PruningNames.Scopes]);
         var includeClassifier = new Option<bool>("--include-classifier")
         {
-            Description = "With --method unstructured: also prune the classifier (the layer that writes the logits).",
+            Description = "With --method unstructured or dynamic: also prune the classifier (the layer that writes the logits).",
         };
         var gradientImages = new Option<int?>("--gradient-images")
         {
@@ -87,7 +89,7 @@ internal static class PruneCommand
         };
         var ignore = new Option<string[]>("--ignore")
         {
-            Description = "With --method channel: layers whose channel groups keep every channel (module names, e.g. features.0.0).",
+            Description = "With --method channel or dynamic (filter): layers whose channel groups keep every channel (module names, e.g. features.0.0).",
             AllowMultipleArgumentsPerToken = true,
         };
         var channelPlan = new Option<string?>("--channel-plan")
@@ -143,11 +145,12 @@ internal static class PruneCommand
         command.Add(maskPlan);
         command.Add(latencyRuns);
         command.Add(latencyThreads);
+        dynamic.AddTo(command);
         command.Add(common.Json);
         command.SetAction(r =>
         {
             var chosen = PruningNames.Method(r.GetValue(method)) ?? PruneMethod.Global;
-            bool unstructuredOptions = r.GetValue(scope) is not null || r.GetValue(includeClassifier) || r.GetValue(maskPlan) is not null;
+            bool unstructuredOptions = r.GetValue(scope) is not null || (r.GetValue(includeClassifier) && chosen != PruneMethod.Dynamic) || r.GetValue(maskPlan) is not null;
             bool sharedOptions = r.GetValue(criterion) is not null || r.GetValue(gradientImages) is not null || r.GetValue(schedule) is not null ||
                 r.GetValue(steps) is not null || r.GetValue(scheduleShape) is not null || r.GetValue(epochsBetween) is not null;
             if ((chosen != PruneMethod.Unstructured && unstructuredOptions) ||
@@ -167,7 +170,7 @@ internal static class PruneCommand
             if (r.GetValue(gradientImages) is < 1)
                 throw new CompressException(DiagnosticCode.InvalidOption, "--gradient-images must be at least 1.");
             bool channelOptions = r.GetValue(channelRatio) is not null || r.GetValue(roundTo) is not null || r.GetValue(ranking) is not null ||
-                r.GetValue(globalRanking) || (r.GetValue(ignore) ?? []).Length > 0 || r.GetValue(channelPlan) is not null || (r.GetValue(savePlan) is not null && chosen != PruneMethod.Unstructured);
+                r.GetValue(globalRanking) || ((r.GetValue(ignore) ?? []).Length > 0 && chosen != PruneMethod.Dynamic) || r.GetValue(channelPlan) is not null || (r.GetValue(savePlan) is not null && chosen != PruneMethod.Unstructured);
             if (chosen != PruneMethod.Channel && channelOptions)
                 throw new CompressException(DiagnosticCode.InvalidOption,
                     "--channel-ratio, --round-to, --ranking, --global-ranking, --ignore, --channel-plan and --save-plan apply to --method channel only.",
@@ -175,10 +178,22 @@ internal static class PruneCommand
             if (r.GetValue(latencyRuns) < 0 || r.GetValue(latencyThreads) < 0)
                 throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
                     $"--latency-runs and --latency-threads must be 0 or more (got {r.GetValue(latencyRuns)} and {r.GetValue(latencyThreads)})."));
+            if (chosen != PruneMethod.Dynamic && dynamic.AnyGiven(r))
+                throw new CompressException(DiagnosticCode.InvalidDynamicPruningOption,
+                    "--dynamic-prune, --target-sparsity, --mask-interval and --ramp-end apply to --method dynamic only.",
+                    hint: "Add --method dynamic, or drop those options.");
+            if (chosen == PruneMethod.Dynamic && r.GetValue(dynamic.Variant) == "filter" && r.GetValue(dynamic.Target) is null)
+                throw new CompressException(DiagnosticCode.InvalidDynamicPruningOption,
+                    "--dynamic-prune filter needs --target-sparsity (the fraction of prunable filters masked).", hint: "E.g. --target-sparsity 0.6.");
+            var dynamicOptions = chosen == PruneMethod.Dynamic
+                ? dynamic.Read(r, 0) with { IncludeClassifier = r.GetValue(includeClassifier), IgnoredLayers = r.GetValue(ignore) ?? [] }
+                : new Engine.Pruning.Dynamic.DynamicPruningOptions();
             var plan = r.GetValue(channelPlan) is { } planPath ? ChannelPlanFile.Read(planPath) : null;
             var result = PruneJob.Run(new PruneJob.Options
             {
                 Method = chosen,
+                Dynamic = dynamicOptions,
+                DynamicTarget = chosen == PruneMethod.Dynamic ? r.GetValue(dynamic.Target) : null,
                 Unstructured = new Engine.Pruning.Unstructured.UnstructuredPruningOptions
                 {
                     Criterion = PruningNames.Criterion(r.GetValue(criterion) ?? "magnitude"),
@@ -213,7 +228,7 @@ internal static class PruneCommand
                 Weights = common.WeightsFor(r),
                 Data = common.DataOptions(r),
                 Rate = r.GetValue(rate)!,
-                FineTune = fineTune.Read(r),
+                FineTune = dynamic.WithDecorrelation(r, fineTune.Read(r)),
                 Run = common.RunOptions(r),
                 Strict = r.GetValue(strict),
                 OutputPath = Outputs(r.GetValue(output), onnx: false),

@@ -14,22 +14,8 @@ internal static class TrainCommand
         var training = new TrainingOptionSet("", TrainingOptions.CifarBaseline);
         var init = new Option<string?>("--weights") { Description = "Optional starting weights; a seeded initialisation otherwise." };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the trained weights (safetensors).", Required = true };
-        var dynamicPrune = new Option<string?>("--dynamic-prune")
-        {
-            Description = "Prune while training, with feedback (Lin et al., ICLR 2020): unstructured (the filter variant is not available yet).",
-        };
-        dynamicPrune.AcceptOnlyFromAmong("unstructured", "filter");
-        var targetSparsity = new Option<double?>("--target-sparsity")
-        {
-            Description = "With --dynamic-prune: fraction of the conv and linear weights (classifier excluded) masked at the end.",
-        };
-        var maskInterval = new Option<int>("--mask-interval") { Description = "With --dynamic-prune: steps between mask updates.", DefaultValueFactory = _ => 16 };
-        var rampEnd = new Option<double>("--ramp-end") { Description = "With --dynamic-prune: fraction of training at which the target is reached.", DefaultValueFactory = _ => 0.75 };
-        var decorrelation = new Option<double>("--decorrelation")
-        {
-            Description = "Weight alpha of the decorrelation regulariser (Zhu et al.) added to the loss; 0 turns it off.",
-            DefaultValueFactory = _ => 0,
-        };
+        var dynamic = new DynamicOptionSet(
+            "Prune while training, with feedback (Lin et al., ICLR 2020): unstructured (single weights) or filter (whole filters; the saved model is compacted).");
         var command = new Command("train", "Train a model and save its weights.");
         common.AddModel(command);
         command.Add(init);
@@ -37,32 +23,25 @@ internal static class TrainCommand
         training.AddTo(command);
         common.AddRun(command);
         command.Add(output);
-        command.Add(dynamicPrune);
-        command.Add(targetSparsity);
-        command.Add(maskInterval);
-        command.Add(rampEnd);
-        command.Add(decorrelation);
+        dynamic.AddTo(command);
         command.Add(common.Json);
         command.SetAction(r =>
         {
-            string? dynamic = r.GetValue(dynamicPrune);
-            if (dynamic == "filter")
-                throw new CompressException(DiagnosticCode.InvalidOption, "--dynamic-prune filter is not available yet; use --dynamic-prune unstructured.");
-            if (dynamic is null && r.GetValue(targetSparsity) is not null)
-                throw new CompressException(DiagnosticCode.InvalidOption, "--target-sparsity needs --dynamic-prune.", hint: "Add --dynamic-prune unstructured.");
-            if (dynamic is not null && r.GetValue(targetSparsity) is null)
-                throw new CompressException(DiagnosticCode.InvalidOption, "--dynamic-prune needs --target-sparsity (the fraction of weights masked at the end).");
-            if (r.GetValue(maskInterval) < 1 || !(r.GetValue(rampEnd) > 0 && r.GetValue(rampEnd) <= 1))
-                throw new CompressException(DiagnosticCode.InvalidOption, "--mask-interval must be at least 1 and --ramp-end in (0, 1].");
+            bool pruning = r.GetValue(dynamic.Variant) is not null;
+            if (!pruning && dynamic.AnyGiven(r))
+                throw new CompressException(DiagnosticCode.InvalidDynamicPruningOption,
+                    "--target-sparsity, --mask-interval and --ramp-end need --dynamic-prune.", hint: "Add --dynamic-prune unstructured or filter.");
+            if (pruning && r.GetValue(dynamic.Target) is null)
+                throw new CompressException(DiagnosticCode.InvalidDynamicPruningOption,
+                    "--dynamic-prune needs --target-sparsity (the fraction of weights, or of prunable filters, masked at the end).",
+                    hint: "E.g. --dynamic-prune filter --target-sparsity 0.6.");
             var result = TrainJob.Run(new TrainJob.Options
             {
-                DynamicPruneTarget = r.GetValue(targetSparsity),
-                MaskInterval = r.GetValue(maskInterval),
-                RampEnd = r.GetValue(rampEnd),
+                Dynamic = pruning ? dynamic.Read(r, 0) : null,
                 Model = common.ModelOptions(r),
                 InitialWeights = r.GetValue(init),
                 Data = common.DataOptions(r),
-                Training = training.Read(r) with { Decorrelation = r.GetValue(decorrelation) },
+                Training = dynamic.WithDecorrelation(r, training.Read(r)),
                 Run = common.RunOptions(r),
                 OutputPath = r.GetValue(output),
             }, context.Sink, context.Cancellation);
@@ -74,9 +53,7 @@ internal static class TrainCommand
                         $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, train accuracy {e.TrainAccuracy:F2}%, {e.ImagesPerSecond:F0} img/s, {e.Seconds:F1} s"));
                 context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"test accuracy {result.Accuracy:F2}% (loss {result.Loss:F4}); {result.Parameters:N0} parameters; weights written to {result.Output}"));
-                if (result.MaskUpdates is { } updates)
-                    context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"dynamic pruning: sparsity {100 * result.Sparsity:F2}% of all parameters; {updates.Count} mask updates, {updates.Sum(u => u.Revived):N0} weights revived"));
+                if (result.Dynamic is { } d) Summaries.WriteDynamic(context.Out, d);
             }
             return 0;
         });

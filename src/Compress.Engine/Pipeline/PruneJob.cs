@@ -67,6 +67,14 @@ public static class PruneJob
         public Pruning.Unstructured.UnstructuredPruningOptions Unstructured { get; init; } = new();
         /// <summary>Schedule of <see cref="PruneMethod.Unstructured"/> (default one-shot).</summary>
         public PruneSchedule Schedule { get; init; } = PruneSchedule.OneShot;
+        /// <summary>Options of <see cref="PruneMethod.Dynamic"/> (variant, mask interval, ramp end); its target is
+        /// <see cref="DynamicTarget"/>.</summary>
+        public Pruning.Dynamic.DynamicPruningOptions Dynamic { get; init; } = new();
+        /// <summary>
+        /// <see cref="PruneMethod.Dynamic"/>: the final sparsity (of the weights in scope, or of the prunable filters).
+        /// Null: the rate (<see cref="Rate"/>) for the unstructured variant; the filter variant needs one (CMP0709).
+        /// </summary>
+        public double? DynamicTarget { get; init; }
         /// <summary>Options of <see cref="PruneMethod.Layerwise"/>.</summary>
         public LayerwiseOptions Layerwise { get; init; } = new();
         /// <summary>
@@ -94,6 +102,14 @@ public static class PruneJob
         var rateSpec = PruneRateParser.Parse(options.Rate);
         options.FineTune.Validate();
         options.Schedule.Validate();
+        if (options.Method == PruneMethod.Dynamic)
+        {
+            if (options.Dynamic.Variant == Pruning.Dynamic.DynamicPruningVariant.Filter && options.DynamicTarget is null)
+                throw new CompressException(DiagnosticCode.InvalidDynamicPruningOption,
+                    "Invalid dynamic pruning option: the filter variant needs a target sparsity (the fraction of prunable filters masked).",
+                    hint: "Give --target-sparsity (spec: targetSparsity), e.g. 0.6.");
+            (options.Dynamic with { Target = options.DynamicTarget ?? 0 }).Validate();
+        }
         using var run = PreparedRun.Start(options.Model, options.Weights, options.Data, options.Run, sink);
         var (model, device, splits, normalization) = (run.Model, run.Device, run.Data, run.Normalization);
         var import = Models.Onnx.ImportSummary.Of(model);
@@ -124,23 +140,28 @@ public static class PruneJob
         IReadOnlyDictionary<string, double>? layerSparsity = null;
         SparsityProposalResult? proposal = null;
         long parametersBefore = model.ParameterCount();
+        Pruning.Dynamic.DynamicPruningReport? dynamic = null;
         try
         {
             // One table of methods (PruneSteps); each decides and applies its pruning and says what it did.
             var step = PruneSteps.For(options.Method)(new PruneSteps.Input(options, model, analysis, rate, rateSource, splits,
                 normalization, device, evalBatch, sink, timings, clock, cancellationToken));
             (mask, channels, layerSparsity, proposal, rate, rateSource) = (step.Mask, step.Channels, step.LayerSparsity, step.Proposal, step.Rate, step.RateSource);
+            dynamic = step.Dynamic;
             if (channels is not null) model = channels.Model;
             timings["prune"] = Lap(clock);
 
             var afterPrune = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (pruned)", cancellationToken);
             timings["evaluatePruned"] = Lap(clock);
 
-            var fineTune = new Trainer(model, device, sink).Train(splits.Train, normalization,
+            // A method that pruned while training has fine-tuned already: its model is the fine-tuned one.
+            var fineTune = step.FineTune ?? new Trainer(model, device, sink).Train(splits.Train, normalization,
                 options.FineTune with { Seed = options.Run.Seed }, mask, "fine-tune", cancellationToken);
             timings["fineTune"] = Lap(clock);
 
-            var afterFineTune = Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (fine-tuned)", cancellationToken);
+            var afterFineTune = step.FineTune is null
+                ? Evaluator.Evaluate(model, splits.Test, normalization, device, evalBatch, sink, "evaluate (fine-tuned)", cancellationToken)
+                : afterPrune;
             timings["evaluateFineTuned"] = Lap(clock);
 
             var stats = ModelStatistics.Measure(model);
@@ -192,6 +213,7 @@ public static class PruneJob
                 Method = options.Method,
                 ParametersBefore = parametersBefore,
                 ChannelGroups = channels?.Groups,
+                Dynamic = dynamic,
                 Comparison = comparison,
                 LayerSparsity = layerSparsity,
                 Proposal = proposal,

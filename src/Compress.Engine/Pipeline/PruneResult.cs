@@ -36,6 +36,8 @@ public sealed record PruneResult
     public long ParametersBefore { get; init; }
     /// <summary>Channel method: every channel group, with its channels before and after and why it was not pruned.</summary>
     public IReadOnlyList<Pruning.Channels.PrunedChannelGroup>? ChannelGroups { get; init; }
+    /// <summary>Dynamic method: what it did per mask update and per epoch.</summary>
+    public Pruning.Dynamic.DynamicPruningReport? Dynamic { get; init; }
     /// <summary>Unpruned against pruned in ONNX Runtime (MACs, parameters, latency), when asked for.</summary>
     public StructureComparison? Comparison { get; init; }
     /// <summary>Layerwise method: the sparsity applied per weight.</summary>

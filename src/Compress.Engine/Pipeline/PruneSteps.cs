@@ -22,8 +22,11 @@ internal static class PruneSteps
         Dictionary<string, double> Timings, System.Diagnostics.Stopwatch Clock, CancellationToken Cancellation);
 
     /// <summary>What a step did: a mask applied to the model, or a new smaller model (<see cref="Channels"/>).</summary>
+    /// <remarks>A method that prunes while it trains (<see cref="PruneMethod.Dynamic"/>) also returns its training as
+    /// <see cref="FineTune"/>: the job then fine-tunes no more.</remarks>
     internal sealed record Output(double Rate, string RateSource, PruningMask? Mask = null, ChannelPruningResult? Channels = null,
-        IReadOnlyDictionary<string, double>? LayerSparsity = null, SparsityProposalResult? Proposal = null);
+        IReadOnlyDictionary<string, double>? LayerSparsity = null, SparsityProposalResult? Proposal = null,
+        Training.TrainingResult? FineTune = null, Pruning.Dynamic.DynamicPruningReport? Dynamic = null);
 
     private static readonly Dictionary<PruneMethod, Func<Input, Output>> Table = new()
     {
@@ -31,6 +34,7 @@ internal static class PruneSteps
         [PruneMethod.Layerwise] = Layerwise,
         [PruneMethod.Unstructured] = Unstructured,
         [PruneMethod.Channel] = Channel,
+        [PruneMethod.Dynamic] = Dynamic,
     };
 
     /// <summary>The step of <paramref name="method"/>.</summary>
@@ -125,5 +129,24 @@ internal static class PruneSteps
             channels.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Pruning while fine-tuning, with feedback: the fine-tuning epochs train with the dynamic mask (the target is the
+    /// dynamic options' or, for the unstructured variant without one, the rate); the filter variant ends compacted.
+    /// </summary>
+    private static Output Dynamic(Input input)
+    {
+        var options = input.Options;
+        double target = options.DynamicTarget ?? input.Rate;
+        var outcome = DynamicRun.Train(input.Model, options.Dynamic with { Target = target }, options.FineTune with { Seed = options.Run.Seed },
+            "fine-tune (dynamic)", input.Splits, input.Normalization, input.Device, input.Sink, input.Cancellation);
+        string source = options.DynamicTarget is null ? input.RateSource : "targetSparsity";
+        if (outcome.Compacted is { } compacted)
+        {
+            input.Sink.Progress(ChannelPlanFile.Describe(compacted.Groups));
+            return new Output(target, source, Channels: compacted, FineTune: outcome.Training, Dynamic: outcome.Report);
+        }
+        return new Output(target, source, Mask: outcome.Mask, FineTune: outcome.Training, Dynamic: outcome.Report);
     }
 }

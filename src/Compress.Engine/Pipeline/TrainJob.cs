@@ -19,14 +19,10 @@ public static class TrainJob
         /// <summary>Where the trained weights go (safetensors); nothing is written when null.</summary>
         public string? OutputPath { get; init; }
         /// <summary>
-        /// Dynamic pruning with feedback (unstructured): the fraction of the conv and linear weights masked at the end
-        /// (<see cref="Pruning.Dynamic.DynamicPruning"/>). Default null (off).
+        /// Dynamic pruning with feedback while training (<see cref="Pruning.Dynamic.DynamicPruning"/>): unstructured leaves
+        /// m (.) W, filter saves the compacted model. Default null (off).
         /// </summary>
-        public double? DynamicPruneTarget { get; init; }
-        /// <summary>Dynamic pruning: steps between mask updates. Default 16.</summary>
-        public int MaskInterval { get; init; } = 16;
-        /// <summary>Dynamic pruning: fraction of training at which the target is reached. Default 0.75.</summary>
-        public double RampEnd { get; init; } = 0.75;
+        public Pruning.Dynamic.DynamicPruningOptions? Dynamic { get; init; }
     }
 
     /// <summary>Trains and returns what was measured.</summary>
@@ -36,22 +32,37 @@ public static class TrainJob
         options.Training.Validate();
         using var run = PreparedRun.Start(options.Model, options.InitialWeights, options.Data, options.Run, sink);
         var (model, device, splits, normalization) = (run.Model, run.Device, run.Data, run.Normalization);
-        using var dynamic = options.DynamicPruneTarget is double target
-            ? new Pruning.Dynamic.DynamicPruning(model, target, options.MaskInterval, options.RampEnd)
-            : null;
-        var training = new Trainer(model, device, sink).Train(splits.Train, normalization,
-            options.Training with { Seed = options.Run.Seed }, null, "train", dynamic, cancellationToken);
-        if (dynamic is not null)
-            sink.Progress(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"dynamic pruning: {dynamic.Updates.Count} mask updates, {dynamic.Updates.Sum(u => u.Revived):N0} weights revived in all, {dynamic.Mask?.PrunedCount ?? 0:N0} of {dynamic.Mask?.TotalCount ?? 0:N0} masked at the end"));
-        var evaluation = Evaluator.Evaluate(model, splits.Test, normalization, device, options.Training.EvaluationBatchSize,
-            sink, cancellationToken: cancellationToken);
-        if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);
-        var stats = ModelStatistics.Measure(model);
-        return new TrainResult(options.Model.Architecture, evaluation.Accuracy, evaluation.Loss, training, stats.Parameters, options.OutputPath)
+        var training = options.Training with { Seed = options.Run.Seed };
+        TrainingResult trained;
+        Pruning.Dynamic.DynamicPruningReport? report = null;
+        Pruning.Channels.ChannelPruningResult? compacted = null;
+        try
         {
-            Sparsity = stats.Sparsity,
-            MaskUpdates = dynamic?.Updates.Select(u => new MaskUpdate(u.Step, u.Sparsity, u.Revived)).ToList(),
-        };
+            if (options.Dynamic is { } dynamic)
+            {
+                var outcome = DynamicRun.Train(model, dynamic, training, "train", splits, normalization, device, sink, cancellationToken);
+                outcome.Mask?.Dispose();
+                (trained, report, compacted) = (outcome.Training, outcome.Report, outcome.Compacted);
+                if (compacted is not null) model = compacted.Model;
+            }
+            else
+            {
+                trained = new Trainer(model, device, sink).Train(splits.Train, normalization, training, null, "train", cancellationToken);
+            }
+            var evaluation = Evaluator.Evaluate(model, splits.Test, normalization, device, options.Training.EvaluationBatchSize,
+                sink, cancellationToken: cancellationToken);
+            if (options.OutputPath is not null) Checkpoint.SaveSafetensors(model, options.OutputPath);
+            var stats = ModelStatistics.Measure(model);
+            return new TrainResult(options.Model.Architecture, evaluation.Accuracy, evaluation.Loss, trained, stats.Parameters, options.OutputPath)
+            {
+                Sparsity = stats.Sparsity,
+                Dynamic = report,
+                ChannelGroups = compacted?.Groups.Select(Pruning.Channels.ChannelPlanEntry.Of).ToList(),
+            };
+        }
+        finally
+        {
+            compacted?.Dispose();
+        }
     }
 }

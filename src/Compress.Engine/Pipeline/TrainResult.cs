@@ -9,12 +9,9 @@ public sealed record TrainResult(string Model, double Accuracy, double Loss, Tra
     /// <summary>Fraction of the parameters that are exactly zero after training.</summary>
     public double Sparsity { get; init; }
 
-    /// <summary>Dynamic pruning: every mask update (step, sparsity asked, weights that came back); null without it.</summary>
-    public IReadOnlyList<MaskUpdate>? MaskUpdates { get; init; }
-}
+    /// <summary>Dynamic pruning: what it did (per update and per epoch); null without it.</summary>
+    public Pruning.Dynamic.DynamicPruningReport? Dynamic { get; init; }
 
-/// <summary>One mask update of dynamic pruning.</summary>
-/// <param name="Step">Training step.</param>
-/// <param name="Sparsity">Sparsity of the weights in scope asked at that step.</param>
-/// <param name="Revived">Weights masked before the update and kept after it.</param>
-public sealed record MaskUpdate(long Step, double Sparsity, long Revived);
+    /// <summary>Filter dynamic pruning: the compaction plan (channels kept per group); null otherwise.</summary>
+    public IReadOnlyList<Pruning.Channels.ChannelPlanEntry>? ChannelGroups { get; init; }
+}

@@ -15,4 +15,8 @@ public enum PruneMethod
     /// <summary>Unstructured pruning of the conv and linear weights by a criterion (magnitude, gradient, random) in a
     /// global or per-layer scope, one-shot or iterative (ShrinkBench's baselines).</summary>
     Unstructured,
+
+    /// <summary>Pruning during fine-tuning with feedback (Lin et al., ICLR 2020): unstructured weights, or whole filters
+    /// compacted afterwards.</summary>
+    Dynamic,
 }

@@ -11,7 +11,7 @@ public static class PruningNames
     private static readonly (string Name, PruneMethod Method)[] MethodTable =
     [
         ("global", PruneMethod.Global), ("unstructured", PruneMethod.Unstructured), ("channel", PruneMethod.Channel),
-        ("layerwise", PruneMethod.Layerwise),
+        ("layerwise", PruneMethod.Layerwise), ("dynamic", PruneMethod.Dynamic),
     ];
 
     private static readonly (string Name, Func<IWeightImportance> Create)[] CriterionTable =
@@ -27,7 +27,8 @@ public static class PruningNames
         ("linear", PruneScheduleShape.Linear), ("cubic", PruneScheduleShape.Cubic), ("geometric", PruneScheduleShape.Geometric),
     ];
 
-    /// <summary>Method names: <c>global</c> (the paper's), <c>unstructured</c>, <c>channel</c>, <c>layerwise</c>.</summary>
+    /// <summary>Method names: <c>global</c> (the paper's), <c>unstructured</c>, <c>channel</c>, <c>layerwise</c>,
+    /// <c>dynamic</c>.</summary>
     public static IReadOnlyList<string> Methods { get; } = Shared.PruningChoices.Methods;
 
     /// <summary>Criterion names: <c>magnitude</c>, <c>gradient</c>, <c>random</c> (exactly k), <c>random-bernoulli</c>
@@ -43,11 +44,31 @@ public static class PruningNames
     /// <summary>Schedule shape names: <c>linear</c>, <c>cubic</c>, <c>geometric</c>.</summary>
     public static IReadOnlyList<string> ScheduleShapes { get; } = Shared.PruningChoices.ScheduleShapes;
 
+    /// <summary>Dynamic pruning variants: <c>unstructured</c>, <c>filter</c>.</summary>
+    public static IReadOnlyList<string> DynamicVariants { get; } = Shared.PruningChoices.DynamicVariants;
+
+    /// <summary>Decorrelation variants: <c>pearson</c> (default), <c>literal</c>.</summary>
+    public static IReadOnlyList<string> DecorrelationVariants { get; } = Shared.PruningChoices.DecorrelationVariants;
+
+    /// <summary>The dynamic variant named <paramref name="name"/>, or null.</summary>
+    public static Dynamic.DynamicPruningVariant? DynamicVariant(string? name) =>
+        Same("unstructured", name) ? Dynamic.DynamicPruningVariant.Unstructured
+        : Same("filter", name) ? Dynamic.DynamicPruningVariant.Filter : null;
+
+    /// <summary>The name of <paramref name="variant"/>.</summary>
+    public static string NameOf(Dynamic.DynamicPruningVariant variant) => variant == Dynamic.DynamicPruningVariant.Filter ? "filter" : "unstructured";
+
+    /// <summary>The decorrelation variant named <paramref name="name"/>, or null.</summary>
+    public static Training.DecorrelationVariant? DecorrelationVariant(string? name) =>
+        Same("pearson", name) ? Training.DecorrelationVariant.Pearson
+        : Same("literal", name) ? Training.DecorrelationVariant.Literal : null;
+
     /// <summary>Whether every shared name has an entry in this file's tables and no table has a name the shared list
     /// lacks (a test checks it).</summary>
     internal static bool TablesMatchTheSharedNames() =>
         MethodTable.Select(m => m.Name).SequenceEqual(Methods) && CriterionTable.Select(c => c.Name).SequenceEqual(Criteria) &&
-        ScopeTable.Select(s => s.Name).SequenceEqual(Scopes) && ShapeTable.Select(s => s.Name).SequenceEqual(ScheduleShapes);
+        ScopeTable.Select(s => s.Name).SequenceEqual(Scopes) && ShapeTable.Select(s => s.Name).SequenceEqual(ScheduleShapes) &&
+        DynamicVariants.All(v => DynamicVariant(v) is not null) && DecorrelationVariants.All(v => DecorrelationVariant(v) is not null);
 
     /// <summary>The method named <paramref name="name"/> (case-insensitive), or null.</summary>
     public static PruneMethod? Method(string? name) =>

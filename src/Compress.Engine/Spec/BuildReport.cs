@@ -56,6 +56,10 @@ public sealed record BuildReport
     /// <summary>Layerwise method with <c>sensitivity: auto</c>: the proposal (per layer sparsity, accuracy, reason).</summary>
     public Pruning.FineGrained.SparsityProposalResult? Proposal { get; init; }
 
+    /// <summary>Dynamic method: the sparsity asked and reached, every mask update (units masked, units revived) and every
+    /// epoch (sparsity, test accuracy, mean filter correlation).</summary>
+    public Pruning.Dynamic.DynamicPruningReport? Dynamic { get; init; }
+
     /// <summary>The input contract written into the artifact (normalisation, channel order, size, resize, labels).</summary>
     public Data.Preprocessing? Preprocessing { get; init; }
 

@@ -45,7 +45,8 @@ public sealed record BuildSpec
     /// <see cref="PruneRate"/>, on <see cref="Schedule"/>),
     /// <c>channel</c> (structured: whole channels removed, <see cref="ChannelRatio"/>, <see cref="Ranking"/>) or
     /// <c>layerwise</c> (fine-grained magnitude pruning with a per-layer sparsity from <see cref="Sparsity"/> or a
-    /// sensitivity scan with <see cref="TargetSize"/>).
+    /// sensitivity scan with <see cref="TargetSize"/>) or <c>dynamic</c> (pruned while fine-tuning, with feedback:
+    /// <see cref="DynamicPrune"/>, <see cref="TargetSparsity"/>).
     /// </summary>
     public string Method { get; init; } = "global";
 
@@ -72,6 +73,25 @@ public sealed record BuildSpec
 
     /// <summary>Iterative schedule: fine-tuning epochs between steps (default 1).</summary>
     public int EpochsBetween { get; init; } = 1;
+
+    /// <summary>Dynamic method: <c>unstructured</c> (default: single weights) or <c>filter</c> (whole filters, compacted).</summary>
+    public string DynamicPrune { get; init; } = "unstructured";
+
+    /// <summary>Dynamic method: the final sparsity (filter: of the prunable filters; unstructured: of the conv and linear
+    /// weights). Null: <see cref="PruneRate"/> for unstructured; filter needs it.</summary>
+    public double? TargetSparsity { get; init; }
+
+    /// <summary>Dynamic method: steps between mask updates (default 16).</summary>
+    public int MaskInterval { get; init; } = 16;
+
+    /// <summary>Dynamic method: fraction of the fine-tuning at which the target is reached (default 0.75).</summary>
+    public double RampEnd { get; init; } = 0.75;
+
+    /// <summary>Weight alpha of the decorrelation regulariser added to the fine-tuning loss (default 0 = off); any method.</summary>
+    public double Decorrelation { get; init; }
+
+    /// <summary><c>pearson</c> (default) or <c>literal</c> (the source project's version, for comparison only).</summary>
+    public string DecorrelationVariant { get; init; } = "pearson";
 
     /// <summary>Channel method: the fraction of each prunable group's channels removed (default 0.3).</summary>
     public double ChannelRatio { get; init; } = 0.3;

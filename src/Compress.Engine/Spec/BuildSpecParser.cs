@@ -23,12 +23,14 @@ public static class BuildSpecParser
         "maxAccuracyDrop", "device", "seed", "threads", "outputDirectory", "intermediateDirectory", "cacheDirectory",
         "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
         "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing", "criterion", "scope", "includeClassifier",
-        "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween",
+        "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween", "dynamicPrune", "targetSparsity",
+        "maskInterval", "rampEnd", "decorrelation", "decorrelationVariant",
     ];
 
     private static readonly string[] IterativeKeys = ["steps", "scheduleShape", "epochsBetween"];
     private static readonly string[] CriterionKeys = ["criterion", "gradientImages"];
     private static readonly string[] ScheduleKeys = ["schedule", "steps", "scheduleShape", "epochsBetween"];
+    private static readonly string[] DynamicKeys = ["dynamicPrune", "targetSparsity", "maskInterval", "rampEnd"];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
     private static readonly string[] ModelKeys = [.. Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal)).Select(k => k[6..])];
@@ -231,11 +233,25 @@ public static class BuildSpecParser
                 Steps = Integer(values, "steps", 1, 1000, "an integer from 1 to 1000") ?? spec.Steps,
                 ScheduleShape = Choice(values, "scheduleShape", [.. Pruning.PruningNames.ScheduleShapes]) ?? spec.ScheduleShape,
                 EpochsBetween = Integer(values, "epochsBetween", 0, 1000, "an integer >= 0") ?? spec.EpochsBetween,
+                DynamicPrune = Choice(values, "dynamicPrune", [.. Pruning.PruningNames.DynamicVariants]) ?? spec.DynamicPrune,
+                TargetSparsity = Number(values, "targetSparsity", 0, 0.999999, "a fraction in [0, 1)"),
+                MaskInterval = Integer(values, "maskInterval", 1, 1_000_000, "an integer >= 1") ?? spec.MaskInterval,
+                RampEnd = Number(values, "rampEnd", 1e-9, 1, "a fraction of training in (0, 1]") ?? spec.RampEnd,
+                Decorrelation = Number(values, "decorrelation", 0, 1e6, "a weight alpha >= 0 (0 turns the regulariser off)") ?? spec.Decorrelation,
+                DecorrelationVariant = Choice(values, "decorrelationVariant", [.. Pruning.PruningNames.DecorrelationVariants]) ?? spec.DecorrelationVariant,
             };
-            string[] unstructuredKeys = ["scope", "includeClassifier"];
-            foreach (string key in unstructuredKeys.Where(values.ContainsKey))
-                if (method != "unstructured")
-                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" only.", values[key].Location);
+            if (method != "unstructured" && values.TryGetValue("scope", out var scopeNode))
+                Error(DiagnosticCode.InvalidSpecValue, "'scope' applies to 'method' \"unstructured\" only.", scopeNode.Location);
+            if (method is not ("unstructured" or "dynamic") && values.TryGetValue("includeClassifier", out var classifierNode))
+                Error(DiagnosticCode.InvalidSpecValue, "'includeClassifier' applies to 'method' \"unstructured\" or \"dynamic\" only.", classifierNode.Location);
+            foreach (string key in DynamicKeys.Where(values.ContainsKey))
+                if (method != "dynamic")
+                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"dynamic\" only.", values[key].Location);
+            if (method == "dynamic" && result.DynamicPrune == "filter" && result.TargetSparsity is null && _errors == 0)
+                Error(DiagnosticCode.InvalidSpecValue, "'dynamicPrune' \"filter\" needs 'targetSparsity' (the fraction of prunable filters masked, e.g. 0.6).",
+                    (values.TryGetValue("dynamicPrune", out var variantNode) ? variantNode : values["method"]).Location);
+            if (values.TryGetValue("decorrelationVariant", out var decorrelationNode) && !(result.Decorrelation > 0))
+                Error(DiagnosticCode.InvalidSpecValue, "'decorrelationVariant' needs 'decorrelation' above 0 (the regulariser's weight alpha).", decorrelationNode.Location);
             foreach (string key in CriterionKeys.Where(values.ContainsKey))
                 if (method is not ("unstructured" or "channel"))
                     Error(DiagnosticCode.InvalidSpecValue, $"'{key}' applies to 'method' \"unstructured\" or \"channel\" only.", values[key].Location);

@@ -122,7 +122,21 @@ public static class SpecJob
                 Weights = weights,
                 Data = data,
                 Rate = spec.PruneRate,
-                FineTune = TrainingOptions.PaperFineTune with { Epochs = spec.FineTuneEpochs },
+                FineTune = TrainingOptions.PaperFineTune with
+                {
+                    Epochs = spec.FineTuneEpochs,
+                    Decorrelation = spec.Decorrelation,
+                    DecorrelationVariant = PruningNames.DecorrelationVariant(spec.DecorrelationVariant) ?? DecorrelationVariant.Pearson,
+                },
+                Dynamic = new Pruning.Dynamic.DynamicPruningOptions
+                {
+                    Variant = PruningNames.DynamicVariant(spec.DynamicPrune) ?? Pruning.Dynamic.DynamicPruningVariant.Unstructured,
+                    MaskInterval = spec.MaskInterval,
+                    RampEnd = spec.RampEnd,
+                    IncludeClassifier = spec.IncludeClassifier,
+                    IgnoredLayers = spec.IgnoredLayers,
+                },
+                DynamicTarget = spec.TargetSparsity,
                 Run = run,
                 OnnxOutputPath = candidate,
                 DenseOnnxOutputPath = dense,
@@ -229,6 +243,7 @@ public static class SpecJob
             Channels = prune.ChannelGroups?.Select(ChannelPlanEntry.Of).ToList(),
             LayerSparsity = prune.LayerSparsity,
             Proposal = prune.Proposal,
+            Dynamic = prune.Dynamic,
             Preprocessing = prune.Preprocessing,
             Import = prune.Import,
         };
