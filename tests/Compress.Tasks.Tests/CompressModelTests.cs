@@ -195,6 +195,35 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void DynamicMetadata_IsWrittenToTheSpec_AndBadValuesAreCmp0602()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        item.SetMetadata("Method", "dynamic");
+        item.SetMetadata("DynamicPrune", "filter");
+        item.SetMetadata("TargetSparsity", "0.6");
+        item.SetMetadata("MaskInterval", "8");
+        item.SetMetadata("RampEnd", "0.5");
+        item.SetMetadata("Decorrelation", "0.7");
+        item.SetMetadata("DecorrelationVariant", "literal");
+        var task = Task(item);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(task.IntermediateDirectory, "app.spec.json")));
+        var root = spec.RootElement;
+        Assert.Equal(("dynamic", "filter", "literal"), (root.GetProperty("method").GetString(), root.GetProperty("dynamicPrune").GetString(), root.GetProperty("decorrelationVariant").GetString()));
+        Assert.Equal((0.6, 8, 0.5, 0.7), (root.GetProperty("targetSparsity").GetDouble(), root.GetProperty("maskInterval").GetInt32(),
+            root.GetProperty("rampEnd").GetDouble(), root.GetProperty("decorrelation").GetDouble()));
+
+        var bad = new TaskItem(_temp.File("other.onnx"));
+        bad.SetMetadata("DynamicPrune", "channel");
+        bad.SetMetadata("TargetSparsity", "1.2");
+        var failing = Task(bad);
+        Assert.False(failing.Execute());
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("DynamicPrune is 'channel'; it must be unstructured, filter", StringComparison.Ordinal));
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("TargetSparsity", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Targets_SettingsFileListsEveryMetadataTheTaskReads()
     {
         // A metadata missing from the settings line would not rerun the model when it changes.

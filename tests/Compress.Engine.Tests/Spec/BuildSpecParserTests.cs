@@ -297,4 +297,36 @@ public sealed class BuildSpecParserTests : IDisposable
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
         Assert.Equal(1, error.Line);
     }
+
+    [Fact]
+    public void Parse_DynamicMethod_ReadsVariantTargetScheduleAndRegulariser()
+    {
+        var (spec, diagnostics) = Parse("""
+            { "method": "dynamic", "dynamicPrune": "filter", "targetSparsity": 0.6, "maskInterval": 8, "rampEnd": 0.5,
+              "decorrelation": 0.7, "decorrelationVariant": "literal", "ignoredLayers": ["conv1"] }
+            """);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal(("dynamic", "filter", 0.6, 8, 0.5), (spec!.Method, spec.DynamicPrune, spec.TargetSparsity, spec.MaskInterval, spec.RampEnd));
+        Assert.Equal((0.7, "literal"), (spec.Decorrelation, spec.DecorrelationVariant));
+        var (defaults, _) = Parse("{ \"method\": \"dynamic\" }");
+        Assert.Equal(("unstructured", null, 16, 0.75, 0.0), (defaults!.DynamicPrune, defaults.TargetSparsity, defaults.MaskInterval, defaults.RampEnd, defaults.Decorrelation));
+    }
+
+    [Theory]
+    [InlineData("{ \"method\": \"dynamic\", \"dynamicPrune\": \"filter\" }", "'dynamicPrune' \"filter\" needs 'targetSparsity'")]
+    [InlineData("{ \"method\": \"channel\", \"targetSparsity\": 0.5 }", "'targetSparsity' applies to 'method' \"dynamic\" only")]
+    [InlineData("{ \"maskInterval\": 4 }", "'maskInterval' applies to 'method' \"dynamic\" only")]
+    [InlineData("{ \"method\": \"dynamic\", \"targetSparsity\": 1 }", "'targetSparsity'")]
+    [InlineData("{ \"method\": \"dynamic\", \"rampEnd\": 0 }", "'rampEnd'")]
+    [InlineData("{ \"method\": \"dynamic\", \"dynamicPrune\": \"filters\", \"targetSparsity\": 0.5 }", "did you mean \"filter\"?")]
+    [InlineData("{ \"decorrelationVariant\": \"literal\" }", "'decorrelationVariant' needs 'decorrelation' above 0")]
+    public void Parse_DynamicKeysMisused_ReportCmp0622AtTheKey(string json, string message)
+    {
+        var (spec, diagnostics) = Parse(json);
+        Assert.Null(spec);
+        var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal(DiagnosticCode.InvalidSpecValue, error.Code);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, error.Line);
+    }
 }

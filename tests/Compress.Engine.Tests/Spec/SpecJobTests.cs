@@ -232,4 +232,23 @@ public sealed class SpecJobTests : IDisposable
         Assert.Contains($"gradient global, target {full}", steps[1], StringComparison.Ordinal);
         Assert.InRange(report.Sparsity, 0.5 * report.Rate.Value, report.Rate.Value); // the conv weights; BatchNorm, biases and the classifier stay
     }
+
+    [Fact]
+    public void Run_DynamicFilter_ReportsEveryEpochAndUpdate_AndTheArtifactIsCompacted()
+    {
+        string spec = WriteSpec(",\n  \"method\": \"dynamic\",\n  \"dynamicPrune\": \"filter\",\n  \"targetSparsity\": 0.5,\n  \"maskInterval\": 2,\n  \"decorrelation\": 0.7", fineTuneEpochs: 2);
+        var report = SpecJob.Run(spec, new CollectingSink());
+        var dynamic = report.Dynamic!;
+        Assert.Equal(("filter", "filters", 0.5), (dynamic.Variant, dynamic.Unit, dynamic.Sparsity));
+        Assert.Equal(0.7, dynamic.Decorrelation);
+        Assert.Equal([1, 2], dynamic.Epochs.Select(e => e.Epoch));
+        Assert.All(dynamic.Epochs, e => Assert.InRange(e.Accuracy!.Value, 0, 100));
+        Assert.True(dynamic.Updates.Count >= 3);
+        Assert.Equal("targetSparsity", report.Rate.Source);
+        // The artifact is the compacted model: fewer MACs than the unpruned one, and its report says so.
+        Assert.True(report.Structure!.MacsAfter < 0.8 * report.Structure.MacsBefore, $"{report.Structure.MacsBefore} -> {report.Structure.MacsAfter}");
+        string json = File.ReadAllText(System.IO.Path.Combine(_dir.Combine("project"), "out", "tiny.report.json"));
+        Assert.Contains("\"dynamic\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"revived\"", json, StringComparison.Ordinal);
+    }
 }
