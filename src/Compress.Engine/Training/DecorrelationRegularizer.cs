@@ -5,8 +5,8 @@ namespace Compress.Engine.Training;
 /// <summary>
 /// The decorrelation regulariser of Zhu et al. (IJCAI 2018), as issue 13 defines it: for a layer's weight W (rows are
 /// the filters, W reshaped to <c>[out, -1]</c>), R(W) = ||P - diag(P)||_F / n, where P is the Pearson correlation
-/// matrix of the n active filters (mean |w| above <see cref="ActiveThreshold"/>). Differentiable; computed on the
-/// dense weights. Unlike the source project's version (which only handled kernels with two rows and so returned 0 on
+/// matrix of the n active filters (mean |w| above <see cref="ActiveThreshold"/>). Differentiable; the trainer computes it
+/// on the dense weights (before dynamic pruning masks them for the forward pass). Unlike the source project's version (which only handled kernels with two rows and so returned 0 on
 /// 3x3 and 1x1 convolutions), it works on any kernel shape.
 /// </summary>
 public static class DecorrelationRegularizer
@@ -23,12 +23,7 @@ public static class DecorrelationRegularizer
         using var indices = active.nonzero().flatten();
         long n = indices.shape[0];
         if (n < 2) return weight.sum().mul(0);
-        var x = rows.index_select(0, indices);
-        // Pearson correlation of the rows (torch.corrcoef): centred rows, covariance, divided by both deviations.
-        var centred = x - x.mean([1], keepdim: true);
-        var covariance = centred.matmul(centred.t());
-        var deviation = covariance.diagonal().clamp_min(1e-24).sqrt();
-        var correlation = covariance / deviation.unsqueeze(1) / deviation.unsqueeze(0);
+        var correlation = Correlation(rows.index_select(0, indices));
         var offDiagonal = correlation - correlation.diagonal().diag();
         return offDiagonal.square().sum().sqrt() / n;
     }
@@ -79,13 +74,19 @@ public static class DecorrelationRegularizer
         var indices = rows.abs().mean([1]).gt(ActiveThreshold).nonzero().flatten();
         long n = indices.shape[0];
         if (n < 2) return null;
-        var x = rows.index_select(0, indices);
+        var correlation = Correlation(rows.index_select(0, indices)).abs();
+        double offDiagonal = correlation.sum().item<double>() - correlation.diagonal().sum().item<double>();
+        return offDiagonal / (n * (n - 1));
+    }
+
+    /// <summary>The Pearson correlation matrix of the rows of <paramref name="x"/> (torch.corrcoef): centred rows,
+    /// covariance, divided by both deviations.</summary>
+    private static Tensor Correlation(Tensor x)
+    {
         var centred = x - x.mean([1], keepdim: true);
         var covariance = centred.matmul(centred.t());
         var deviation = covariance.diagonal().clamp_min(1e-24).sqrt();
-        var correlation = (covariance / deviation.unsqueeze(1) / deviation.unsqueeze(0)).abs();
-        double offDiagonal = correlation.sum().item<double>() - correlation.diagonal().sum().item<double>();
-        return offDiagonal / (n * (n - 1));
+        return covariance / deviation.unsqueeze(1) / deviation.unsqueeze(0);
     }
 
     private static IEnumerable<(string Name, Tensor Weight)> Weights(nn.Module module, bool includeLinear) =>

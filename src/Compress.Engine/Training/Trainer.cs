@@ -74,13 +74,15 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                 if (options.CosineSchedule || options.WarmupSteps > 0)
                     SetLearningRate(optimizer, ScheduledRate(options, globalStep, totalSteps));
                 optimizer.zero_grad();
+                // The regulariser sees the dense weights, before a hook masks them for the forward pass (its graph keeps
+                // no reference to the weights' values, so masking them in place afterwards is safe).
+                var penalty = options.Decorrelation > 0
+                    ? DecorrelationRegularizer.Total(model, variant: options.DecorrelationVariant).mul(options.Decorrelation)
+                    : null;
                 hook?.BeforeForward(globalStep, totalSteps);
                 var logits = model.forward(batch.Images);
                 var loss = nn.functional.cross_entropy(logits, batch.Labels);
-                if (options.Decorrelation > 0)
-                    loss.add(DecorrelationRegularizer.Total(model, variant: options.DecorrelationVariant).mul(options.Decorrelation)).backward();
-                else
-                    loss.backward();
+                (penalty is null ? loss : loss.add(penalty)).backward();
                 hook?.BeforeOptimizerStep();
                 optimizer.step();
                 mask?.Apply(model);

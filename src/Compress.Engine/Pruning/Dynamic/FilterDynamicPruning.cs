@@ -174,8 +174,8 @@ public sealed class FilterDynamicPruning : DynamicPruning
             var parameter = state[key];
             long[] view = [.. Enumerable.Repeat(1L, (int)parameter.dim())];
             view[dims[key]] = keep.Length;
-            using var line = tensor(keep).reshape(view);
-            masks[key] = line.expand(parameter.shape).contiguous().to(parameter.device).DetachFromDisposeScope();
+            using var scope = NewDisposeScope();
+            masks[key] = tensor(keep).reshape(view).expand(parameter.shape).contiguous().to(parameter.device).DetachFromDisposeScope();
         }
         return new PruningMask(masks);
     }

@@ -169,3 +169,46 @@ public class FilterDynamicPruningTests
         }
     }
 }
+
+public class DynamicPruningDecorrelationTests
+{
+    [Fact]
+    public void Regulariser_IsComputedOnTheDenseWeights_SoMaskedFiltersStillMove()
+    {
+        // No weight decay: a masked filter gets no gradient from the loss (its norm's scale is masked), so only the
+        // regulariser, computed on the dense weights, can move it.
+        double Moved(double alpha)
+        {
+            manual_seed(3);
+            using var model = ModelFactory.Create(TinySetup.TinyResNet);
+            using var dpf = new FilterDynamicPruning(model, new DynamicPruningOptions { Target = 0.5, RampEnd = 0.01, MaskInterval = 1000 });
+            var norm = Compress.Engine.Data.Normalization.FromDataset(TinySetup.Data.Train);
+            var options = new TrainingOptions { Epochs = 1, BatchSize = 64, Sgd = new SgdOptions { LearningRate = 0.05, Momentum = 0, WeightDecay = 0 }, Decorrelation = alpha };
+            // First step masks at the full target (ramp end 1% of training); record the masked filters' dense weights then.
+            dpf.BeforeForward(99, 100);
+            var plan = dpf.Plan().First(g => g.ChannelsAfter < g.ChannelsBefore);
+            int channel = Enumerable.Range(0, plan.ChannelsBefore).Except(plan.KeptIndices).First();
+            var weight = model.named_parameters().Single(p => p.name == plan.Group.Producers[0] + ".weight").parameter;
+            dpf.BeforeOptimizerStep();
+            using var before = weight[channel].detach().clone();
+            new Trainer(model, CPU).Train(TinySetup.Data.Train, norm, options, null, "train", new FrozenMask(dpf));
+            return (weight[channel].detach() - before).abs().max().item<float>();
+        }
+        Assert.Equal(0, Moved(0));
+        Assert.True(Moved(1) > 0, "the regulariser's gradient reaches the masked filter's dense weights");
+    }
+
+    /// <summary>Delegates to a dynamic pruning hook whose mask is already at the target, without ever updating it (the
+    /// steps it sees are past the ramp), and leaves the dense weights in place at the end.</summary>
+    private sealed class FrozenMask(DynamicPruning inner) : ITrainingHook
+    {
+        public void BeforeForward(long step, long totalSteps) => inner.BeforeForward(99, 100);
+
+        public void BeforeOptimizerStep() => inner.BeforeOptimizerStep();
+
+        public void AfterTraining()
+        {
+            // Left dense, so the test reads the dense weights.
+        }
+    }
+}
