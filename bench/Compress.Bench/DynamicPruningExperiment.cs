@@ -16,8 +16,9 @@ using static TorchSharp.torch;
 namespace Compress.Bench;
 
 /// <summary>
-/// Issue 13's experiment: ResNet-56 (option-B shortcuts) trained densely, with dynamic filter pruning at 60% (with and
-/// without the decorrelation regulariser at alpha 0.7), with dynamic unstructured pruning at 90%, and one-shot magnitude
+/// Issue 13's experiment: ResNet-56 (option-B shortcuts) trained densely, with dynamic filter pruning at 60% (without
+/// the decorrelation regulariser, with it at the source project's alpha 0.7 and at smaller alphas, <c>--alphas</c>), with
+/// dynamic unstructured pruning at 90%, and one-shot magnitude
 /// pruning of the dense model at the same sparsities fine-tuned for the same epochs with the same recipe. Prints a
 /// table (accuracy, sparsity, parameters, MACs, ONNX Runtime batch-1 latency of the compacted models timed alternately
 /// against the dense one), writes it as JSON and draws accuracy against epoch. Every run is cached in the output
@@ -71,19 +72,35 @@ internal static class DynamicPruningExperiment
             $"ResNet-56 (option B) width {width}, {dataName}, {epochs} epochs of SGD lr {recipe.Sgd.LearningRate} (Nesterov, momentum {recipe.Sgd.Momentum}, weight decay {recipe.Sgd.WeightDecay}, {recipe.WarmupSteps} warm-up steps, cosine), batch {recipe.BatchSize}, seed {seed}; DPF mask every 16 steps, ramp to the target at 0.75"));
 
         string densePath = Path.Combine(output, "dense.safetensors");
-        var results = new List<RunResult>
+        var only = BenchOptions.Text(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var plan = new List<(string Name, Func<RunResult> Run)>
         {
-            Cached(output, "dense", () => Dense(modelOptions, recipe, data, normalization, densePath, sink)),
-            Cached(output, "dpf-filter", () => Dynamic("dpf-filter", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget }, recipe, data, normalization, output, sink)),
-            Cached(output, "dpf-filter-decorrelation", () => Dynamic("dpf-filter-decorrelation", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget }, recipe with { Decorrelation = alpha }, data, normalization, output, sink)),
-            Cached(output, "dpf-unstructured", () => Dynamic("dpf-unstructured", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Unstructured, Target = unstructuredTarget }, recipe, data, normalization, output, sink)),
-            Cached(output, "oneshot-filter", () => OneShot("oneshot-filter", modelOptions, densePath, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget }, recipe, data, normalization, output, sink)),
-            Cached(output, "oneshot-unstructured", () => OneShot("oneshot-unstructured", modelOptions, densePath, new DynamicPruningOptions { Variant = DynamicPruningVariant.Unstructured, Target = unstructuredTarget }, recipe, data, normalization, output, sink)),
+            ("dense", () => Dense(modelOptions, recipe, data, normalization, densePath, sink)),
+            ("dpf-filter", () => Dynamic("dpf-filter", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget }, recipe, data, normalization, output, sink)),
+            ("dpf-unstructured", () => Dynamic("dpf-unstructured", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Unstructured, Target = unstructuredTarget }, recipe, data, normalization, output, sink)),
+            ("oneshot-filter", () => OneShot("oneshot-filter", modelOptions, densePath, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget }, recipe, data, normalization, output, sink)),
+            ("oneshot-unstructured", () => OneShot("oneshot-unstructured", modelOptions, densePath, new DynamicPruningOptions { Variant = DynamicPruningVariant.Unstructured, Target = unstructuredTarget }, recipe, data, normalization, output, sink)),
         };
+        // The regulariser at the source project's alpha (--alpha, 0.7) and at smaller ones (--alphas), after DPF filter.
+        var alphas = (BenchOptions.Text(args, "--alphas") ?? "0.7,0.1,0.01").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(a => double.Parse(a, c)).ToList();
+        plan.InsertRange(2, alphas.Select(a =>
+        {
+            string name = a == alpha ? "dpf-filter-decorrelation" : "dpf-filter-decorrelation-" + a.ToString(c);
+            return (name, (Func<RunResult>)(() => Dynamic(name, modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget },
+                recipe with { Decorrelation = a }, data, normalization, output, sink)));
+        }));
+        if (only is not null && only.Except(plan.Select(p => p.Name)).FirstOrDefault() is { } unknown)
+        {
+            Console.Error.WriteLine($"--only: unknown run '{unknown}'; runs: {string.Join(", ", plan.Select(p => p.Name))}");
+            return 2;
+        }
+        // --only runs a subset (e.g. the two filter runs at other seeds): no latency, no plot.
+        var results = plan.Where(p => only is null || only.Contains(p.Name)).Select(p => Cached(output, p.Name, p.Run)).ToList();
 
         // Latency at the end, alternating each model with the dense one (same process, same moment).
         string denseOnnx = Path.Combine(output, "dense.onnx");
-        foreach (var result in results.Where(r => r.Name != "dense"))
+        foreach (var result in results.Where(r => r.Name != "dense" && only is null))
         {
             var timing = OrtBenchmark.TimeAgainst(Path.Combine(output, result.Name + ".onnx"), denseOnnx, runs,
                 new OrtSessionSettings { Threads = ortThreads }, DiagnosticSinks.None);
@@ -94,7 +111,13 @@ internal static class DynamicPruningExperiment
         Console.WriteLine();
         Console.WriteLine(string.Create(c, $"| run | test accuracy | filters masked | conv+linear weights zero | parameters (nonzero / dense) | MACs | ORT p50 ms vs dense ({ortThreads} thread) | mean filter abs r | mask updates (revived) | train s |"));
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        long denseParameters = results[0].Parameters, denseMacs = results[0].Macs;
+        long denseParameters, denseMacs;
+        using (var fresh = ModelFactory.Create(modelOptions)) // the dense shapes, without training a dense model for a subset
+        {
+            fresh.eval();
+            denseParameters = fresh.ParameterCount();
+            denseMacs = OnnxGraphStats.CountMacs(OnnxExporter.Export(fresh, new OnnxExportOptions { FoldBatchNorm = true })) ?? 0;
+        }
         foreach (var r in results)
         {
             string filters = r.FilterSparsity is double f ? string.Create(c, $"{100 * f:F1}%") : "-";
@@ -104,20 +127,21 @@ internal static class DynamicPruningExperiment
                 $"| {r.Name} | {r.Accuracy:F2}% | {filters} | {100 * r.WeightSparsity:F1}% | {r.NonZeroParameters:N0} / {denseParameters:N0} ({100 * r.ParameterSparsity:F1}% fewer) | {r.Macs:N0} ({(double)denseMacs / r.Macs:F2}x fewer) | {latency} | {r.MeanAbsoluteCorrelation:F4} | {updates} | {r.Seconds:F0} |"));
         }
         File.WriteAllText(Path.Combine(output, "results.json"), JsonSerializer.Serialize(results, Json));
-        if (plotPath is not null)
+        if (plotPath is not null && only is null)
         {
-            EpochAccuracyPlot.WritePng([.. results.Select(r => new EpochAccuracyPlot.Line(Label(r.Name), r.EpochAccuracy, r.Kind == "one-shot"))],
+            EpochAccuracyPlot.WritePng([.. results.Select(r => new EpochAccuracyPlot.Line(Label(r.Name, alpha), r.EpochAccuracy, r.Kind == "one-shot"))],
                 plotPath, string.Create(c, $"ResNet-56 (width {width}) on {dataName}: test accuracy per epoch"), sink);
             Console.WriteLine($"plot: {plotPath}");
         }
         return 0;
     }
 
-    private static string Label(string name) => name switch
+    private static string Label(string name, double alpha) => name switch
     {
         "dense" => "dense",
         "dpf-filter" => "DPF filter",
-        "dpf-filter-decorrelation" => "DPF filter + decorrelation",
+        "dpf-filter-decorrelation" => string.Create(CultureInfo.InvariantCulture, $"DPF filter + decorrelation {alpha}"),
+        _ when name.StartsWith("dpf-filter-decorrelation-", StringComparison.Ordinal) => "DPF filter + decorrelation " + name["dpf-filter-decorrelation-".Length..],
         "dpf-unstructured" => "DPF unstructured",
         "oneshot-filter" => "one-shot filter, fine-tuned",
         _ => "one-shot unstructured, fine-tuned",

@@ -106,12 +106,12 @@ internal static class PruneCommand
         };
         var latencyRuns = new Option<int>("--latency-runs")
         {
-            Description = "With --method channel: timed ONNX Runtime runs per model when comparing the unpruned and the pruned model (0 skips the comparison).",
+            Description = "With --method channel or dynamic: timed ONNX Runtime runs per model when comparing the unpruned and the pruned model (0 skips the comparison).",
             DefaultValueFactory = _ => 100,
         };
         var latencyThreads = new Option<int>("--latency-threads")
         {
-            Description = "With --method channel: ONNX Runtime intra-op threads of the comparison (0: ONNX Runtime's choice, one per core).",
+            Description = "With --method channel or dynamic: ONNX Runtime intra-op threads of the comparison (0: ONNX Runtime's choice, one per core).",
             DefaultValueFactory = _ => OrtSessionSettings.DefaultThreads,
         };
         var command = new Command("prune",
@@ -221,7 +221,7 @@ internal static class PruneCommand
                 ChannelPlanOutputPath = chosen == PruneMethod.Channel ? r.GetValue(savePlan) : null,
                 MaskPlanOutputPath = chosen == PruneMethod.Unstructured ? r.GetValue(savePlan) : null,
                 MaskPlanPath = r.GetValue(maskPlan),
-                CompareWithUnpruned = chosen == PruneMethod.Channel && r.GetValue(latencyRuns) > 0,
+                CompareWithUnpruned = chosen is PruneMethod.Channel or PruneMethod.Dynamic && r.GetValue(latencyRuns) > 0,
                 ComparisonRuns = Math.Max(1, r.GetValue(latencyRuns)),
                 ComparisonSession = new OrtSessionSettings { Threads = r.GetValue(latencyThreads) },
                 Model = common.ModelOptions(r),

@@ -33,6 +33,8 @@ public static class EpochAccuracyPlot
             scatter.LegendText = line.Label;
             epochs = Math.Max(epochs, line.Accuracy.Count);
         }
+        double[] ticks = [.. Enumerable.Range(1, epochs).Select(e => (double)e)];
+        plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => Invariant($"{t:0}"))]);
         plot.Axes.SetLimits(0.5, epochs + 0.5, 0, 100);
         plot.Title(title);
         plot.XLabel("epoch");

@@ -182,7 +182,16 @@ public static class PruneJob
                     ["compress.accuracy_pruned"] = afterPrune.Accuracy.ToString("R", c),
                     ["compress.accuracy_finetuned"] = afterFineTune.Accuracy.ToString("R", c),
                     ["compress.seed"] = options.Run.Seed.ToString(c),
+                    ["compress.method"] = Pruning.PruningNames.NameOf(options.Method),
                 };
+                if (dynamic is not null)
+                {
+                    metadata["compress.dynamic_prune"] = dynamic.Variant;
+                    metadata["compress.dynamic_sparsity"] = dynamic.Sparsity.ToString("R", c);
+                }
+                if (options.FineTune.Decorrelation > 0)
+                    metadata["compress.decorrelation"] = options.FineTune.Decorrelation.ToString("R", c) + " " + (dynamic?.DecorrelationVariant
+                        ?? (options.FineTune.DecorrelationVariant == DecorrelationVariant.Literal ? "literal" : "pearson"));
                 sink.Progress($"export: verified, compacted ONNX to {options.OnnxOutputPath}");
                 model.eval();
                 var preprocessing = run.Preprocessing(options.EmbedPreprocessing);
