@@ -51,6 +51,7 @@ internal static class DynamicPruningExperiment
         double alpha = BenchOptions.Number(args, "--alpha", 0.7);
         double learningRate = BenchOptions.Number(args, "--lr", 0.05);
         string? dataFolder = BenchOptions.Text(args, "--data");
+        var ranking = BenchOptions.Text(args, "--filter-ranking") == "raw" ? FilterRanking.Raw : FilterRanking.Normalized;
         string output = Path.GetFullPath(BenchOptions.Text(args, "--output-dir") ?? Path.Combine("bench-out", "dpf"));
         string? plotPath = BenchOptions.Text(args, "--plot");
         Directory.CreateDirectory(output);
@@ -69,16 +70,16 @@ internal static class DynamicPruningExperiment
         };
         string dataName = dataFolder is null ? string.Create(c, $"synthetic {data.Train.Count} train / {data.Test.Count} test") : dataFolder;
         Console.WriteLine(string.Create(c,
-            $"ResNet-56 (option B) width {width}, {dataName}, {epochs} epochs of SGD lr {recipe.Sgd.LearningRate} (Nesterov, momentum {recipe.Sgd.Momentum}, weight decay {recipe.Sgd.WeightDecay}, {recipe.WarmupSteps} warm-up steps, cosine), batch {recipe.BatchSize}, seed {seed}; DPF mask every 16 steps, ramp to the target at 0.75"));
+            $"ResNet-56 (option B) width {width}, {dataName}, filter ranking {ranking.ToString().ToLowerInvariant()}, {epochs} epochs of SGD lr {recipe.Sgd.LearningRate} (Nesterov, momentum {recipe.Sgd.Momentum}, weight decay {recipe.Sgd.WeightDecay}, {recipe.WarmupSteps} warm-up steps, cosine), batch {recipe.BatchSize}, seed {seed}; DPF mask every 16 steps, ramp to the target at 0.75"));
 
         string densePath = Path.Combine(output, "dense.safetensors");
         var only = BenchOptions.Text(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var plan = new List<(string Name, Func<RunResult> Run)>
         {
             ("dense", () => Dense(modelOptions, recipe, data, normalization, densePath, sink)),
-            ("dpf-filter", () => Dynamic("dpf-filter", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget }, recipe, data, normalization, output, sink)),
+            ("dpf-filter", () => Dynamic("dpf-filter", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget, FilterRanking = ranking }, recipe, data, normalization, output, sink)),
             ("dpf-unstructured", () => Dynamic("dpf-unstructured", modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Unstructured, Target = unstructuredTarget }, recipe, data, normalization, output, sink)),
-            ("oneshot-filter", () => OneShot("oneshot-filter", modelOptions, densePath, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget }, recipe, data, normalization, output, sink)),
+            ("oneshot-filter", () => OneShot("oneshot-filter", modelOptions, densePath, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget, FilterRanking = ranking }, recipe, data, normalization, output, sink)),
             ("oneshot-unstructured", () => OneShot("oneshot-unstructured", modelOptions, densePath, new DynamicPruningOptions { Variant = DynamicPruningVariant.Unstructured, Target = unstructuredTarget }, recipe, data, normalization, output, sink)),
         };
         // The regulariser at the source project's alpha (--alpha, 0.7) and at smaller ones (--alphas), after DPF filter.
@@ -87,7 +88,7 @@ internal static class DynamicPruningExperiment
         plan.InsertRange(2, alphas.Select(a =>
         {
             string name = a == alpha ? "dpf-filter-decorrelation" : "dpf-filter-decorrelation-" + a.ToString(c);
-            return (name, (Func<RunResult>)(() => Dynamic(name, modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget },
+            return (name, (Func<RunResult>)(() => Dynamic(name, modelOptions, new DynamicPruningOptions { Variant = DynamicPruningVariant.Filter, Target = filterTarget, FilterRanking = ranking },
                 recipe with { Decorrelation = a }, data, normalization, output, sink)));
         }));
         if (only is not null && only.Except(plan.Select(p => p.Name)).FirstOrDefault() is { } unknown)

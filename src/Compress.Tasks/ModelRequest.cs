@@ -63,6 +63,8 @@ internal sealed class ModelRequest
     public string? DynamicPrune { get; set; }
     /// <summary>Dynamic method: the final sparsity, or null.</summary>
     public double? TargetSparsity { get; set; }
+    /// <summary>Dynamic filter pruning: normalized or raw, or null.</summary>
+    public string? FilterRanking { get; set; }
     /// <summary>Dynamic method: steps between mask updates, or null.</summary>
     public int? MaskInterval { get; set; }
     /// <summary>Dynamic method: fraction of training at which the target is reached, or null.</summary>

@@ -17,7 +17,7 @@ internal sealed class ModelValidator
         "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
         "Sparsity", "Sensitivity", "TargetSize", "Normalize", "EmbedPreprocessing", "Criterion", "Scope", "IncludeClassifier",
         "GradientImages", "Schedule", "Steps", "ScheduleShape", "EpochsBetween", "DynamicPrune", "TargetSparsity", "MaskInterval",
-        "RampEnd", "Decorrelation", "DecorrelationVariant",
+        "RampEnd", "Decorrelation", "DecorrelationVariant", "FilterRanking",
     ];
 
     private static readonly string[] IgnoredMetadata = ["Link", "Visible"];
@@ -144,6 +144,7 @@ internal sealed class ModelValidator
         request.EpochsBetween = ParseInt(Text(item, "EpochsBetween"), $"{where}: EpochsBetween", 0);
         request.DynamicPrune = ParseChoice(Text(item, "DynamicPrune"), $"{where}: DynamicPrune", Shared.PruningChoices.DynamicVariants);
         request.TargetSparsity = ParseDouble(Text(item, "TargetSparsity"), $"{where}: TargetSparsity", 0, 0.999999, "a fraction in [0, 1)");
+        request.FilterRanking = ParseChoice(Text(item, "FilterRanking"), $"{where}: FilterRanking", Shared.PruningChoices.FilterRankings);
         request.MaskInterval = ParseInt(Text(item, "MaskInterval"), $"{where}: MaskInterval", 1);
         request.RampEnd = ParseDouble(Text(item, "RampEnd"), $"{where}: RampEnd", 0, 1, "a fraction of training in (0, 1]", exclusiveMin: true);
         request.Decorrelation = ParseDouble(Text(item, "Decorrelation"), $"{where}: Decorrelation", 0, 1e6, "a weight alpha >= 0");

@@ -136,6 +136,10 @@ internal static class SpecJson
         {
             Key("targetSparsity", Number(targetSparsity));
         }
+        if (model.FilterRanking is { } filterRanking)
+        {
+            Key("filterRanking", Quote(filterRanking));
+        }
         if (model.MaskInterval is { } maskInterval)
         {
             Key("maskInterval", maskInterval.ToString(CultureInfo.InvariantCulture));

@@ -27,6 +27,9 @@ namespace Compress.Shared
         /// <summary>What the dynamic method masks.</summary>
         public static readonly string[] DynamicVariants = { "unstructured", "filter" };
 
+        /// <summary>How the dynamic filter variant ranks filters of different layers.</summary>
+        public static readonly string[] FilterRankings = { "normalized", "raw" };
+
         /// <summary>Decorrelation regularisers: the default, and the source project's literal one (for comparison).</summary>
         public static readonly string[] DecorrelationVariants = { "pearson", "literal" };
 

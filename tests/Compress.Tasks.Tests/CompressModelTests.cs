@@ -202,6 +202,7 @@ public sealed class CompressModelTests : IDisposable
         item.SetMetadata("DynamicPrune", "filter");
         item.SetMetadata("TargetSparsity", "0.6");
         item.SetMetadata("MaskInterval", "8");
+        item.SetMetadata("FilterRanking", "raw");
         item.SetMetadata("RampEnd", "0.5");
         item.SetMetadata("Decorrelation", "0.7");
         item.SetMetadata("DecorrelationVariant", "literal");
@@ -210,7 +211,8 @@ public sealed class CompressModelTests : IDisposable
         Assert.True(task.Execute());
         using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(task.IntermediateDirectory, "app.spec.json")));
         var root = spec.RootElement;
-        Assert.Equal(("dynamic", "filter", "literal"), (root.GetProperty("method").GetString(), root.GetProperty("dynamicPrune").GetString(), root.GetProperty("decorrelationVariant").GetString()));
+        Assert.Equal(("dynamic", "filter", "literal", "raw"), (root.GetProperty("method").GetString(), root.GetProperty("dynamicPrune").GetString(),
+            root.GetProperty("decorrelationVariant").GetString(), root.GetProperty("filterRanking").GetString()));
         Assert.Equal((0.6, 8, 0.5, 0.7), (root.GetProperty("targetSparsity").GetDouble(), root.GetProperty("maskInterval").GetInt32(),
             root.GetProperty("rampEnd").GetDouble(), root.GetProperty("decorrelation").GetDouble()));
 

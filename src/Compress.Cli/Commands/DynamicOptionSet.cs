@@ -17,6 +17,11 @@ internal sealed class DynamicOptionSet
         {
             Description = "Dynamic pruning: the final sparsity; filter: the fraction of prunable filters masked, unstructured: the fraction of the conv and linear weights (classifier excluded).",
         };
+        FilterRanking = new Option<string?>("--filter-ranking")
+        {
+            Description = "Dynamic filter pruning: normalized (default: each filter's mean |w| against its layer's, one global ranking) or raw (the raw mean |w|; empties deep layers first).",
+        };
+        FilterRanking.AcceptOnlyFromAmong([.. PruningNames.FilterRankings]);
         MaskInterval = new Option<int?>("--mask-interval") { Description = "Dynamic pruning: steps between mask updates (default 16)." };
         RampEnd = new Option<double?>("--ramp-end") { Description = "Dynamic pruning: fraction of training at which the target is reached and the mask frozen (default 0.75)." };
         Decorrelation = new Option<double>("--decorrelation")
@@ -33,6 +38,7 @@ internal sealed class DynamicOptionSet
 
     public Option<string?> Variant { get; }
     public Option<double?> Target { get; }
+    public Option<string?> FilterRanking { get; }
     public Option<int?> MaskInterval { get; }
     public Option<double?> RampEnd { get; }
     public Option<double> Decorrelation { get; }
@@ -40,12 +46,12 @@ internal sealed class DynamicOptionSet
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Variant, Target, MaskInterval, RampEnd, Decorrelation, DecorrelationVariant }) command.Add(o);
+        foreach (var o in new Option[] { Variant, Target, FilterRanking, MaskInterval, RampEnd, Decorrelation, DecorrelationVariant }) command.Add(o);
     }
 
     /// <summary>Whether any dynamic pruning option (not the regulariser) was given.</summary>
     public bool AnyGiven(ParseResult r) =>
-        r.GetValue(Variant) is not null || r.GetValue(Target) is not null || r.GetValue(MaskInterval) is not null || r.GetValue(RampEnd) is not null;
+        r.GetValue(Variant) is not null || r.GetValue(Target) is not null || r.GetValue(FilterRanking) is not null || r.GetValue(MaskInterval) is not null || r.GetValue(RampEnd) is not null;
 
     /// <summary>The dynamic options (target: <paramref name="defaultTarget"/> when not given), validated (CMP0709).</summary>
     public DynamicPruningOptions Read(ParseResult r, double defaultTarget)
@@ -55,6 +61,7 @@ internal sealed class DynamicOptionSet
             Variant = PruningNames.DynamicVariant(r.GetValue(Variant)) ?? DynamicPruningVariant.Unstructured,
             Target = r.GetValue(Target) ?? defaultTarget,
             MaskInterval = r.GetValue(MaskInterval) ?? 16,
+            FilterRanking = PruningNames.FilterRanking(r.GetValue(FilterRanking)) ?? Engine.Pruning.Dynamic.FilterRanking.Normalized,
             RampEnd = r.GetValue(RampEnd) ?? 0.75,
         };
         options.Validate();

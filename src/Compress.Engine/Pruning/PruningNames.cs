@@ -55,6 +55,13 @@ public static class PruningNames
         Same("unstructured", name) ? Dynamic.DynamicPruningVariant.Unstructured
         : Same("filter", name) ? Dynamic.DynamicPruningVariant.Filter : null;
 
+    /// <summary>Filter rankings of the dynamic filter variant: <c>normalized</c> (default), <c>raw</c>.</summary>
+    public static IReadOnlyList<string> FilterRankings { get; } = Shared.PruningChoices.FilterRankings;
+
+    /// <summary>The filter ranking named <paramref name="name"/>, or null.</summary>
+    public static Dynamic.FilterRanking? FilterRanking(string? name) =>
+        Same("normalized", name) ? Dynamic.FilterRanking.Normalized : Same("raw", name) ? Dynamic.FilterRanking.Raw : null;
+
     /// <summary>The name of <paramref name="variant"/>.</summary>
     public static string NameOf(Dynamic.DynamicPruningVariant variant) => variant == Dynamic.DynamicPruningVariant.Filter ? "filter" : "unstructured";
 
@@ -68,7 +75,8 @@ public static class PruningNames
     internal static bool TablesMatchTheSharedNames() =>
         MethodTable.Select(m => m.Name).SequenceEqual(Methods) && CriterionTable.Select(c => c.Name).SequenceEqual(Criteria) &&
         ScopeTable.Select(s => s.Name).SequenceEqual(Scopes) && ShapeTable.Select(s => s.Name).SequenceEqual(ScheduleShapes) &&
-        DynamicVariants.All(v => DynamicVariant(v) is not null) && DecorrelationVariants.All(v => DecorrelationVariant(v) is not null);
+        DynamicVariants.All(v => DynamicVariant(v) is not null) && DecorrelationVariants.All(v => DecorrelationVariant(v) is not null) &&
+        FilterRankings.All(v => FilterRanking(v) is not null);
 
     /// <summary>The method named <paramref name="name"/> (case-insensitive), or null.</summary>
     public static PruneMethod? Method(string? name) =>

@@ -81,6 +81,9 @@ public sealed record BuildSpec
     /// weights). Null: <see cref="PruneRate"/> for unstructured; filter needs it.</summary>
     public double? TargetSparsity { get; init; }
 
+    /// <summary>Dynamic filter pruning: <c>normalized</c> (default) or <c>raw</c> ranking of filters across layers.</summary>
+    public string FilterRanking { get; init; } = "normalized";
+
     /// <summary>Dynamic method: steps between mask updates (default 16).</summary>
     public int MaskInterval { get; init; } = 16;
 

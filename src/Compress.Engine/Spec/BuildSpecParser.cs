@@ -24,13 +24,13 @@ public static class BuildSpecParser
         "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
         "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing", "criterion", "scope", "includeClassifier",
         "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween", "dynamicPrune", "targetSparsity",
-        "maskInterval", "rampEnd", "decorrelation", "decorrelationVariant",
+        "maskInterval", "rampEnd", "decorrelation", "decorrelationVariant", "filterRanking",
     ];
 
     private static readonly string[] IterativeKeys = ["steps", "scheduleShape", "epochsBetween"];
     private static readonly string[] CriterionKeys = ["criterion", "gradientImages"];
     private static readonly string[] ScheduleKeys = ["schedule", "steps", "scheduleShape", "epochsBetween"];
-    private static readonly string[] DynamicKeys = ["dynamicPrune", "targetSparsity", "maskInterval", "rampEnd"];
+    private static readonly string[] DynamicKeys = ["dynamicPrune", "targetSparsity", "maskInterval", "rampEnd", "filterRanking"];
 
     private static readonly string[] TopKeys = [.. Keys.Where(k => !k.Contains('.', StringComparison.Ordinal))];
     private static readonly string[] ModelKeys = [.. Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal)).Select(k => k[6..])];
@@ -235,6 +235,7 @@ public static class BuildSpecParser
                 EpochsBetween = Integer(values, "epochsBetween", 0, 1000, "an integer >= 0") ?? spec.EpochsBetween,
                 DynamicPrune = Choice(values, "dynamicPrune", [.. Pruning.PruningNames.DynamicVariants]) ?? spec.DynamicPrune,
                 TargetSparsity = Number(values, "targetSparsity", 0, 0.999999, "a fraction in [0, 1)"),
+                FilterRanking = Choice(values, "filterRanking", [.. Pruning.PruningNames.FilterRankings]) ?? spec.FilterRanking,
                 MaskInterval = Integer(values, "maskInterval", 1, 1_000_000, "an integer >= 1") ?? spec.MaskInterval,
                 RampEnd = Number(values, "rampEnd", 1e-9, 1, "a fraction of training in (0, 1]") ?? spec.RampEnd,
                 Decorrelation = Number(values, "decorrelation", 0, 1e6, "a weight alpha >= 0 (0 turns the regulariser off)") ?? spec.Decorrelation,

@@ -132,6 +132,7 @@ public static class SpecJob
                 {
                     Variant = PruningNames.DynamicVariant(spec.DynamicPrune) ?? Pruning.Dynamic.DynamicPruningVariant.Unstructured,
                     MaskInterval = spec.MaskInterval,
+                    FilterRanking = PruningNames.FilterRanking(spec.FilterRanking) ?? Pruning.Dynamic.FilterRanking.Normalized,
                     RampEnd = spec.RampEnd,
                     IncludeClassifier = spec.IncludeClassifier,
                     IgnoredLayers = spec.IgnoredLayers,

@@ -309,12 +309,12 @@ public sealed class BuildSpecParserTests : IDisposable
     public void Parse_DynamicMethod_ReadsVariantTargetScheduleAndRegulariser()
     {
         var (spec, diagnostics) = Parse("""
-            { "method": "dynamic", "dynamicPrune": "filter", "targetSparsity": 0.6, "maskInterval": 8, "rampEnd": 0.5,
+            { "method": "dynamic", "dynamicPrune": "filter", "targetSparsity": 0.6, "filterRanking": "raw", "maskInterval": 8, "rampEnd": 0.5,
               "decorrelation": 0.7, "decorrelationVariant": "literal", "ignoredLayers": ["conv1"] }
             """);
         Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
         Assert.Equal(("dynamic", "filter", 0.6, 8, 0.5), (spec!.Method, spec.DynamicPrune, spec.TargetSparsity, spec.MaskInterval, spec.RampEnd));
-        Assert.Equal((0.7, "literal"), (spec.Decorrelation, spec.DecorrelationVariant));
+        Assert.Equal((0.7, "literal", "raw"), (spec.Decorrelation, spec.DecorrelationVariant, spec.FilterRanking));
         var (defaults, _) = Parse("{ \"method\": \"dynamic\" }");
         Assert.Equal(("unstructured", null, 16, 0.75, 0.0), (defaults!.DynamicPrune, defaults.TargetSparsity, defaults.MaskInterval, defaults.RampEnd, defaults.Decorrelation));
     }

@@ -19,6 +19,9 @@ public sealed record DynamicPruningReport(string Variant, double Target, string 
     double RampEnd, double Decorrelation, string DecorrelationVariant, long Revived, IReadOnlyList<DynamicMaskUpdate> Updates,
     IReadOnlyList<DynamicEpoch> Epochs)
 {
+    /// <summary>Filter variant: <c>normalized</c> or <c>raw</c> ranking; null for unstructured.</summary>
+    public string? FilterRanking { get; init; }
+
     /// <summary>Masked / Units.</summary>
     public double Sparsity => Units == 0 ? 0 : (double)Masked / Units;
 
@@ -30,6 +33,11 @@ public sealed record DynamicPruningReport(string Variant, double Target, string 
         return new DynamicPruningReport(PruningNames.NameOf(pruning.Options.Variant), pruning.Options.Target, pruning.Unit,
             pruning.Units, pruning.MaskedUnits, pruning.Options.MaskInterval, pruning.Options.RampEnd, training.Decorrelation,
             training.DecorrelationVariant == Training.DecorrelationVariant.Literal ? "literal" : "pearson", pruning.Updates.Sum(u => u.Revived),
-            [.. pruning.Updates], [.. pruning.Epochs]);
+            [.. pruning.Updates], [.. pruning.Epochs])
+        {
+            FilterRanking = pruning.Options.Variant == DynamicPruningVariant.Filter
+                ? pruning.Options.FilterRanking.ToString().ToLowerInvariant()
+                : null,
+        };
     }
 }

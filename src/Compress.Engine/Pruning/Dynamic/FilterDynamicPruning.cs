@@ -9,8 +9,8 @@ namespace Compress.Engine.Pruning.Dynamic;
 /// <see cref="DynamicPruning"/> of whole filters. The units are the channels of the prunable channel groups
 /// (<see cref="ChannelDependencyAnalyzer"/>), so channels tied by a residual addition are masked together; a channel's
 /// importance is the mean |w| of its filter, averaged over the group's producers; one global ranking over all groups
-/// masks the least important (every group keeps at least one channel, a grouped convolution's blocks the same number
-/// each). A masked channel masks its producers' filters and biases, its norms' scale and shift and any other tensor it
+/// (of that importance divided by its group's mean, by default, or raw: <see cref="FilterRanking"/>) masks the least
+/// important (every group keeps at least one channel, a grouped convolution's blocks the same number each). A masked channel masks its producers' filters and biases, its norms' scale and shift and any other tensor it
 /// indexes (a depthwise filter, a layer scale), so it outputs exactly zero; <see cref="Compact"/> then removes it by
 /// channel surgery, giving a smaller model with the same outputs.
 /// </summary>
@@ -98,6 +98,13 @@ public sealed class FilterDynamicPruning : DynamicPruning
     protected override (PruningMask Mask, long Masked, long Revived) Recompute(double sparsity)
     {
         var importance = Importance();
+        // Normalized: each channel against its group's mean, so layers of small weights (a large fan-in) are not emptied
+        // first; the order within a group is the same either way.
+        var scores = Options.FilterRanking == FilterRanking.Raw ? importance : importance.ToDictionary(p => p.Key, p =>
+        {
+            double mean = p.Value.Average();
+            return mean > 0 ? [.. p.Value.Select(v => v / mean)] : p.Value.Select(_ => 1.0).ToArray();
+        });
         long total = Units;
         long toMask = (long)Math.Round(sparsity * total, MidpointRounding.ToEven);
         // One global ranking, least important first (ties: group order, then channel); each group keeps one channel.
@@ -105,7 +112,7 @@ public sealed class FilterDynamicPruning : DynamicPruning
         var masked = _prunable.ToDictionary(g => g.Id, g => new bool[g.Channels]);
         long done = 0;
         foreach (var (_, group, channel) in _prunable
-                     .SelectMany(g => Enumerable.Range(0, g.Channels).Select(c => (Score: importance[g.Id][c], Group: g.Id, Channel: c)))
+                     .SelectMany(g => Enumerable.Range(0, g.Channels).Select(c => (Score: scores[g.Id][c], Group: g.Id, Channel: c)))
                      .OrderBy(x => x.Score).ThenBy(x => x.Group).ThenBy(x => x.Channel))
         {
             if (done >= toMask) break;

@@ -155,6 +155,24 @@ public class FilterDynamicPruningTests
     }
 
     [Fact]
+    public void NormalizedRanking_DoesNotEmptyTheLayersWithSmallWeights_AsTheRawRankingDoes()
+    {
+        // At initialisation a layer's weights scale with 1/sqrt(fan-in): the deep, wide layers have the smallest mean |w|.
+        double SmallestKeptShare(FilterRanking ranking)
+        {
+            manual_seed(4);
+            using var model = ModelFactory.Create(TinySetup.TinyResNet);
+            using var dpf = new FilterDynamicPruning(model, new DynamicPruningOptions { Target = 0.5, FilterRanking = ranking });
+            dpf.PruneOnce();
+            Assert.Equal(Math.Round(0.5 * dpf.Units, MidpointRounding.ToEven), dpf.MaskedUnits);
+            return dpf.Plan().Where(g => g.Group.IsPrunable).Min(g => (double)g.ChannelsAfter / g.ChannelsBefore);
+        }
+        double raw = SmallestKeptShare(FilterRanking.Raw), normalized = SmallestKeptShare(FilterRanking.Normalized);
+        Assert.True(normalized > 2 * raw, $"smallest share of channels kept in a group: raw {raw}, normalized {normalized}");
+        Assert.True(normalized >= 0.2, $"normalized {normalized}");
+    }
+
+    [Fact]
     public void Options_OutOfRange_AreCoded()
     {
         using var model = ModelFactory.Create(TinySetup.TinyResNet);
