@@ -256,11 +256,20 @@ public static class SpecJob
             var at = spec.LocationOf(gateKey!);
             throw new CompressException(DiagnosticCode.AccuracyGateFailed, $"Accuracy gate failed for '{spec.Name}': {reason}; " +
                 $"the rejected model is at {rejected} and {accepted} was not written.", spec.SpecPath,
-                "Lower pruneRate (e.g. \"knee\" or a number), raise fineTuneEpochs, or relax the gate.")
+                GateHint(spec))
             { Line = at?.Line, Column = at?.Column };
         }
         return report;
     }
+
+    /// <summary>What to loosen when the gate fails: the knob of the spec's method.</summary>
+    internal static string GateHint(BuildSpec spec) => spec.Method switch
+    {
+        "channel" => "Lower channelRatio, raise fineTuneEpochs, or relax the gate.",
+        "layerwise" => "Lower the sparsities (or raise targetSize), raise fineTuneEpochs, or relax the gate.",
+        "dynamic" when spec.TargetSparsity is not null => "Lower targetSparsity, raise fineTuneEpochs, or relax the gate.",
+        _ => "Lower pruneRate (e.g. \"knee\" or a number), raise fineTuneEpochs, or relax the gate.",
+    };
 
     private static void CreateCacheDirectory(BuildSpec spec)
     {

@@ -216,6 +216,21 @@ public sealed class SpecJobTests : IDisposable
         Assert.Equal("minAccuracy", SpecJob.Gate(spec, 90, 49.99).Key);
     }
 
+    [Theory]
+    [InlineData("global", null, "Lower pruneRate")]
+    [InlineData("channel", null, "Lower channelRatio")]
+    [InlineData("dynamic", 0.6, "Lower targetSparsity")]
+    [InlineData("dynamic", null, "Lower pruneRate")]
+    public void GateHint_NamesTheKnobOfTheMethod(string method, double? target, string expected)
+    {
+        var spec = new BuildSpec
+        {
+            SpecPath = "s.json", Name = "n", OutputDirectory = "o", IntermediateDirectory = "i", CacheDirectory = "c",
+            Method = method, TargetSparsity = target,
+        };
+        Assert.StartsWith(expected, SpecJob.GateHint(spec), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Run_UnstructuredIterativeGradient_PrunesTheConvWeightsInSteps()
     {
