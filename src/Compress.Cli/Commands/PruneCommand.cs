@@ -76,7 +76,7 @@ internal static class PruneCommand
         };
         var roundTo = new Option<int?>("--round-to")
         {
-            Description = "With --method channel: round each group's kept channels to a multiple of N (8 or 16 suit CPU kernels; default 1).",
+            Description = "With --method channel or dynamic (filter): round each group's kept channels to a multiple of N (8 or 16 suit CPU kernels; default 1).",
         };
         var ranking = new Option<string?>("--ranking")
         {
@@ -169,7 +169,7 @@ internal static class PruneCommand
                     hint: "Add --schedule iterative.");
             if (r.GetValue(gradientImages) is < 1)
                 throw new CompressException(DiagnosticCode.InvalidOption, "--gradient-images must be at least 1.");
-            bool channelOptions = r.GetValue(channelRatio) is not null || r.GetValue(roundTo) is not null || r.GetValue(ranking) is not null ||
+            bool channelOptions = r.GetValue(channelRatio) is not null || (r.GetValue(roundTo) is not null && chosen != PruneMethod.Dynamic) || r.GetValue(ranking) is not null ||
                 r.GetValue(globalRanking) || ((r.GetValue(ignore) ?? []).Length > 0 && chosen != PruneMethod.Dynamic) || r.GetValue(channelPlan) is not null || (r.GetValue(savePlan) is not null && chosen != PruneMethod.Unstructured);
             if (chosen != PruneMethod.Channel && channelOptions)
                 throw new CompressException(DiagnosticCode.InvalidOption,
@@ -186,7 +186,12 @@ internal static class PruneCommand
                 throw new CompressException(DiagnosticCode.InvalidDynamicPruningOption,
                     "--dynamic-prune filter needs --target-sparsity (the fraction of prunable filters masked).", hint: "E.g. --target-sparsity 0.6.");
             var dynamicOptions = chosen == PruneMethod.Dynamic
-                ? dynamic.Read(r, 0) with { IncludeClassifier = r.GetValue(includeClassifier), IgnoredLayers = r.GetValue(ignore) ?? [] }
+                ? dynamic.Read(r, 0) with
+                {
+                    IncludeClassifier = r.GetValue(includeClassifier),
+                    IgnoredLayers = r.GetValue(ignore) ?? [],
+                    RoundTo = r.GetValue(roundTo) ?? 1,
+                }
                 : new Engine.Pruning.Dynamic.DynamicPruningOptions();
             var plan = r.GetValue(channelPlan) is { } planPath ? ChannelPlanFile.Read(planPath) : null;
             var result = PruneJob.Run(new PruneJob.Options

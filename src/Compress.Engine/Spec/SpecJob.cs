@@ -136,6 +136,7 @@ public static class SpecJob
                     RampEnd = spec.RampEnd,
                     IncludeClassifier = spec.IncludeClassifier,
                     IgnoredLayers = spec.IgnoredLayers,
+                    RoundTo = spec.ChannelRoundTo,
                 },
                 DynamicTarget = spec.TargetSparsity,
                 Run = run,

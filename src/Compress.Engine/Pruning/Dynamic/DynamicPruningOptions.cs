@@ -53,6 +53,12 @@ public sealed record DynamicPruningOptions
     /// <summary>Filter: how filters of different groups are ranked against each other. Default normalized.</summary>
     public FilterRanking FilterRanking { get; init; }
 
+    /// <summary>
+    /// Filter: each group keeps a multiple of this many channels (at least this many, at most all), the most important
+    /// ones, so the compacted widths suit the CPU kernels' blocks (8 or 16). Default 1 (exactly what the ranking keeps).
+    /// </summary>
+    public int RoundTo { get; init; } = 1;
+
     /// <summary>Filter: layers whose channel groups are left whole (module names). Default none.</summary>
     public IReadOnlyList<string> IgnoredLayers { get; init; } = [];
 
@@ -66,6 +72,8 @@ public sealed record DynamicPruningOptions
                 Variant == DynamicPruningVariant.Filter
                     ? "Give the fraction of prunable filters to mask, e.g. 0.6."
                     : "Give the fraction of conv and linear weights to mask, e.g. 0.9.");
+        if (RoundTo < 1)
+            throw Invalid($"round-to is {RoundTo.ToString(CultureInfo.InvariantCulture)}", "Use 1 (no rounding), or 8 / 16 for CPU kernels.");
         if (MaskInterval < 1)
             throw Invalid($"the mask interval is {MaskInterval.ToString(CultureInfo.InvariantCulture)}", "Use 1 or more steps between mask updates (default 16).");
         if (!(RampEnd > 0 && RampEnd <= 1))

@@ -121,6 +121,17 @@ public sealed class FilterDynamicPruning : DynamicPruning
             keptCount[group]--;
             done++;
         }
+        // Widths rounded to a multiple of RoundTo: the group keeps its best channels up to the rounded count.
+        if (Options.RoundTo > 1)
+        {
+            foreach (var group in _prunable.Where(g => _analysis.Partitions[g.Id] is null))
+            {
+                int rounded = ChannelPruner.KeptChannels(group.Channels, 1.0 - ((double)keptCount[group.Id] / group.Channels), Options.RoundTo);
+                var order = Enumerable.Range(0, group.Channels).OrderByDescending(c => scores[group.Id][c]).ThenBy(c => c).ToList();
+                for (int i = 0; i < order.Count; i++) masked[group.Id][order[i]] = i >= rounded;
+                keptCount[group.Id] = rounded;
+            }
+        }
         // A grouped convolution's blocks keep equally many: the group's count spread evenly, the best of each block.
         foreach (var group in _prunable)
         {

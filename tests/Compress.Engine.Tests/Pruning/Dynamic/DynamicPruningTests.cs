@@ -173,6 +173,27 @@ public class FilterDynamicPruningTests
     }
 
     [Fact]
+    public void RoundTo_KeepsAMultipleOfItInEveryGroup_AndStillCompactsExactly()
+    {
+        manual_seed(5);
+        using var model = ModelFactory.Create(TinySetup.TinyResNet);
+        using var dpf = new FilterDynamicPruning(model, new DynamicPruningOptions { Target = 0.5, RoundTo = 4 });
+        dpf.PruneOnce();
+        var plan = dpf.Plan().Where(g => g.Group.IsPrunable).ToList();
+        Assert.All(plan, g => Assert.True(g.ChannelsAfter % 4 == 0 || g.ChannelsAfter == g.ChannelsBefore, $"{g.ChannelsAfter} of {g.ChannelsBefore}"));
+        Assert.Contains(plan, g => g.ChannelsAfter < g.ChannelsBefore);
+        Assert.Equal(plan.Sum(g => (long)(g.ChannelsBefore - g.ChannelsAfter)), dpf.MaskedUnits);
+        model.eval();
+        using var compacted = dpf.Compact();
+        compacted.Model.eval();
+        using var noGrad = no_grad();
+        using var images = randn(4, 3, 32, 32, generator: new Generator(1, CPU));
+        using var before = model.forward(images);
+        using var after = compacted.Model.forward(images);
+        Assert.True(before.allclose(after, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
     public void Options_OutOfRange_AreCoded()
     {
         using var model = ModelFactory.Create(TinySetup.TinyResNet);
@@ -180,6 +201,7 @@ public class FilterDynamicPruningTests
                  {
                      new DynamicPruningOptions { Target = 1 }, new DynamicPruningOptions { Target = double.NaN },
                      new DynamicPruningOptions { MaskInterval = 0 }, new DynamicPruningOptions { RampEnd = 0 },
+                     new DynamicPruningOptions { RoundTo = 0 },
                  })
         {
             var e = Assert.Throws<Compress.Engine.Diagnostics.CompressException>(() => DynamicPruning.Create(model, bad with { Variant = DynamicPruningVariant.Filter }));
