@@ -257,20 +257,33 @@ public static class SpecJob
             var at = spec.LocationOf(gateKey!);
             throw new CompressException(DiagnosticCode.AccuracyGateFailed, $"Accuracy gate failed for '{spec.Name}': {reason}; " +
                 $"the rejected model is at {rejected} and {accepted} was not written.", spec.SpecPath,
-                GateHint(spec))
+                GateHint(spec, prune.Rate))
             { Line = at?.Line, Column = at?.Column };
         }
         return report;
     }
 
-    /// <summary>What to loosen when the gate fails: the knob of the spec's method.</summary>
-    internal static string GateHint(BuildSpec spec) => spec.Method switch
+    /// <summary>
+    /// What to loosen when the gate fails: the knob of the spec's method, with a concrete lower value (three quarters of
+    /// what was applied; never a higher one, such as "knee", which is at least the safe rate).
+    /// </summary>
+    internal static string GateHint(BuildSpec spec, double appliedRate)
     {
-        "channel" => "Lower channelRatio, raise fineTuneEpochs, or relax the gate.",
-        "layerwise" => "Lower the sparsities (or raise targetSize), raise fineTuneEpochs, or relax the gate.",
-        "dynamic" when spec.TargetSparsity is not null => "Lower targetSparsity, raise fineTuneEpochs, or relax the gate.",
-        _ => "Lower pruneRate (e.g. \"knee\" or a number), raise fineTuneEpochs, or relax the gate.",
-    };
+        static string Lower(string key, double applied)
+        {
+            double lower = Math.Floor(applied * 75) / 100;
+            if (lower <= 0) lower = applied / 2;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"Lower {key} below the {applied:0.####} applied, e.g. {lower:0.00##}; or raise fineTuneEpochs, or relax the gate.");
+        }
+        return spec.Method switch
+        {
+            "channel" => Lower("channelRatio", spec.ChannelRatio),
+            "layerwise" => "Lower the sparsities (or raise targetSize), raise fineTuneEpochs, or relax the gate.",
+            "dynamic" when spec.TargetSparsity is double target => Lower("targetSparsity", target),
+            _ => Lower("pruneRate", appliedRate),
+        };
+    }
 
     private static void CreateCacheDirectory(BuildSpec spec)
     {

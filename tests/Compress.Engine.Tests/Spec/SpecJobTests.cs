@@ -217,18 +217,21 @@ public sealed class SpecJobTests : IDisposable
     }
 
     [Theory]
-    [InlineData("global", null, "Lower pruneRate")]
-    [InlineData("channel", null, "Lower channelRatio")]
-    [InlineData("dynamic", 0.6, "Lower targetSparsity")]
-    [InlineData("dynamic", null, "Lower pruneRate")]
-    public void GateHint_NamesTheKnobOfTheMethod(string method, double? target, string expected)
+    [InlineData("global", null, 0.4314, "Lower pruneRate below the 0.4314 applied, e.g. 0.32;")]
+    [InlineData("channel", null, 0.2, "Lower channelRatio below the 0.3 applied, e.g. 0.22;")]
+    [InlineData("dynamic", 0.6, 0.6, "Lower targetSparsity below the 0.6 applied, e.g. 0.45;")]
+    [InlineData("dynamic", null, 0.25, "Lower pruneRate below the 0.25 applied, e.g. 0.18;")]
+    [InlineData("global", null, 0.005, "Lower pruneRate below the 0.005 applied, e.g. 0.0025;")]
+    public void GateHint_NamesTheKnobOfTheMethodAndALowerValue(string method, double? target, double applied, string expected)
     {
         var spec = new BuildSpec
         {
             SpecPath = "s.json", Name = "n", OutputDirectory = "o", IntermediateDirectory = "i", CacheDirectory = "c",
             Method = method, TargetSparsity = target,
         };
-        Assert.StartsWith(expected, SpecJob.GateHint(spec), StringComparison.Ordinal);
+        string hint = SpecJob.GateHint(spec, applied);
+        Assert.StartsWith(expected, hint, StringComparison.Ordinal);
+        Assert.DoesNotContain("knee", hint, StringComparison.Ordinal);
     }
 
     [Fact]
