@@ -51,7 +51,7 @@ internal static class DynamicPruningExperiment
         double alpha = BenchOptions.Number(args, "--alpha", 0.7);
         double learningRate = BenchOptions.Number(args, "--lr", 0.05);
         string? dataFolder = BenchOptions.Text(args, "--data");
-        var ranking = BenchOptions.Text(args, "--filter-ranking") == "raw" ? FilterRanking.Raw : FilterRanking.Normalized;
+        var ranking = Compress.Engine.Pruning.PruningNames.FilterRanking(BenchOptions.Text(args, "--filter-ranking")) ?? FilterRanking.Normalized;
         string output = Path.GetFullPath(BenchOptions.Text(args, "--output-dir") ?? Path.Combine("bench-out", "dpf"));
         string? plotPath = BenchOptions.Text(args, "--plot");
         Directory.CreateDirectory(output);
@@ -70,7 +70,7 @@ internal static class DynamicPruningExperiment
         };
         string dataName = dataFolder is null ? string.Create(c, $"synthetic {data.Train.Count} train / {data.Test.Count} test") : dataFolder;
         Console.WriteLine(string.Create(c,
-            $"ResNet-56 (option B) width {width}, {dataName}, filter ranking {ranking.ToString().ToLowerInvariant()}, {epochs} epochs of SGD lr {recipe.Sgd.LearningRate} (Nesterov, momentum {recipe.Sgd.Momentum}, weight decay {recipe.Sgd.WeightDecay}, {recipe.WarmupSteps} warm-up steps, cosine), batch {recipe.BatchSize}, seed {seed}; DPF mask every 16 steps, ramp to the target at 0.75"));
+            $"ResNet-56 (option B) width {width}, {dataName}, filter ranking {Compress.Engine.Pruning.PruningNames.NameOf(ranking)}, {epochs} epochs of SGD lr {recipe.Sgd.LearningRate} (Nesterov, momentum {recipe.Sgd.Momentum}, weight decay {recipe.Sgd.WeightDecay}, {recipe.WarmupSteps} warm-up steps, cosine), batch {recipe.BatchSize}, seed {seed}; DPF mask every 16 steps, ramp to the target at 0.75"));
 
         string densePath = Path.Combine(output, "dense.safetensors");
         var only = BenchOptions.Text(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

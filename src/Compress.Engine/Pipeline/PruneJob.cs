@@ -190,8 +190,7 @@ public static class PruneJob
                     metadata["compress.dynamic_sparsity"] = dynamic.Sparsity.ToString("R", c);
                 }
                 if (options.FineTune.Decorrelation > 0)
-                    metadata["compress.decorrelation"] = options.FineTune.Decorrelation.ToString("R", c) + " " + (dynamic?.DecorrelationVariant
-                        ?? (options.FineTune.DecorrelationVariant == DecorrelationVariant.Literal ? "literal" : "pearson"));
+                    metadata["compress.decorrelation"] = options.FineTune.Decorrelation.ToString("R", c) + " " + Pruning.PruningNames.NameOf(options.FineTune.DecorrelationVariant);
                 sink.Progress($"export: verified, compacted ONNX to {options.OnnxOutputPath}");
                 model.eval();
                 var preprocessing = run.Preprocessing(options.EmbedPreprocessing);

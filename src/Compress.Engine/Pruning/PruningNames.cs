@@ -65,6 +65,12 @@ public static class PruningNames
     /// <summary>The name of <paramref name="variant"/>.</summary>
     public static string NameOf(Dynamic.DynamicPruningVariant variant) => variant == Dynamic.DynamicPruningVariant.Filter ? "filter" : "unstructured";
 
+    /// <summary>The name of <paramref name="variant"/>.</summary>
+    public static string NameOf(Training.DecorrelationVariant variant) => variant == Training.DecorrelationVariant.Literal ? "literal" : "pearson";
+
+    /// <summary>The name of <paramref name="ranking"/>.</summary>
+    public static string NameOf(Dynamic.FilterRanking ranking) => ranking == Dynamic.FilterRanking.Raw ? "raw" : "normalized";
+
     /// <summary>The decorrelation variant named <paramref name="name"/>, or null.</summary>
     public static Training.DecorrelationVariant? DecorrelationVariant(string? name) =>
         Same("pearson", name) ? Training.DecorrelationVariant.Pearson

@@ -32,11 +32,11 @@ public sealed record DynamicPruningReport(string Variant, double Target, string 
         ArgumentNullException.ThrowIfNull(training);
         return new DynamicPruningReport(PruningNames.NameOf(pruning.Options.Variant), pruning.Options.Target, pruning.Unit,
             pruning.Units, pruning.MaskedUnits, pruning.Options.MaskInterval, pruning.Options.RampEnd, training.Decorrelation,
-            training.DecorrelationVariant == Training.DecorrelationVariant.Literal ? "literal" : "pearson", pruning.Updates.Sum(u => u.Revived),
+            PruningNames.NameOf(training.DecorrelationVariant), pruning.Updates.Sum(u => u.Revived),
             [.. pruning.Updates], [.. pruning.Epochs])
         {
             FilterRanking = pruning.Options.Variant == DynamicPruningVariant.Filter
-                ? pruning.Options.FilterRanking.ToString().ToLowerInvariant()
+                ? PruningNames.NameOf(pruning.Options.FilterRanking)
                 : null,
         };
     }
