@@ -37,6 +37,7 @@ public static class CliApp
             ProfileCommand.Create(common, context),
             SensitivityCommand.Create(common, context),
             CompareCommand.Create(common, context),
+            ReportCommand.Create(context),
         };
 
         var parse = root.Parse(args);

@@ -7,6 +7,21 @@ namespace Compress.Cli;
 internal static class Summaries
 {
     /// <summary>Dynamic pruning: the final sparsity, the updates, and a line per epoch.</summary>
+    /// <summary>
+    /// The build step's one result line: rate, ONNX accuracy against unpruned, size before and after (file and gzip),
+    /// speedup and MACs ratio, where the artifact and the HTML report are.
+    /// </summary>
+    public static string BuildResultLine(Engine.Spec.BuildReport report)
+    {
+        var s = report.Structure;
+        string size = s is null
+            ? string.Create(CultureInfo.InvariantCulture, $"{report.FileBytes:N0} bytes")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{s.BytesBefore:N0} -> {s.BytesAfter:N0} bytes (gzip {s.GzipBytesBefore:N0} -> {s.GzipBytesAfter:N0}), {s.Speedup:F2}x faster, {s.MacsRatio:F2}x fewer MACs");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{report.Name}: rate {report.Rate.Value:F4} ({report.Rate.Source}), ONNX accuracy {report.Accuracy.Onnx:F2}% (unpruned {report.Accuracy.Unpruned:F2}%), {size}; wrote {report.Onnx} and {report.Name}.report.html");
+    }
+
     public static void WriteDynamic(TextWriter o, Engine.Pruning.Dynamic.DynamicPruningReport d)
     {
         var c = CultureInfo.InvariantCulture;

@@ -268,6 +268,11 @@ public sealed class CompressModel : ToolTask
         {
             commands.AppendSwitchIfNotNull("--cache-dir ", Path.GetFullPath(CacheDirectory));
         }
+        if (ProjectFullPath.Length > 0)
+        {
+            // The reports' paths are relative to the project, not to the generated spec in obj/.
+            commands.AppendSwitchIfNotNull("--project-dir ", Path.GetDirectoryName(Path.GetFullPath(ProjectFullPath)));
+        }
         if (_heartbeat > 0)
         {
             commands.AppendSwitchIfNotNull("--heartbeat ", Math.Max(1, _heartbeat / 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -284,6 +289,12 @@ public sealed class CompressModel : ToolTask
     /// </summary>
     protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
     {
+        if (singleLine.StartsWith("##vso[", StringComparison.Ordinal))
+        {
+            // An Azure Pipelines logging command (the report's build summary): the agent reads it from the build's output.
+            Log.LogMessage(MessageImportance.High, "{0}", singleLine);
+            return;
+        }
         var line = EngineOutputLine.Parse(singleLine, "compress");
         if (!line.IsDiagnostic)
         {

@@ -27,7 +27,7 @@ internal sealed class ModelRequest
     public string? Data { get; set; }
     /// <summary>Prune rate as a number, or null when <see cref="PruneRateKeyword"/> is set or neither is.</summary>
     public double? PruneRate { get; set; }
-    /// <summary>"knee" or "safe", or null.</summary>
+    /// <summary>"knee", "safe" or "auto", or null.</summary>
     public string? PruneRateKeyword { get; set; }
     /// <summary>Fine-tuning epochs, or null.</summary>
     public int? FineTuneEpochs { get; set; }
@@ -35,6 +35,14 @@ internal sealed class ModelRequest
     public double? MinAccuracy { get; set; }
     /// <summary>Largest accepted accuracy drop in percentage points, or null.</summary>
     public double? MaxAccuracyDrop { get; set; }
+    /// <summary>Largest accepted accuracy drop in percent of the unpruned accuracy, or null.</summary>
+    public double? MaxRelativeAccuracyDrop { get; set; }
+    /// <summary>Largest accepted artifact size in bytes, or null.</summary>
+    public long? MaxBytes { get; set; }
+    /// <summary>Smallest accepted ONNX Runtime speedup, or null.</summary>
+    public double? MinSpeedup { get; set; }
+    /// <summary>Trials of the PruneRate="auto" search, or null.</summary>
+    public int? MaxTrials { get; set; }
     /// <summary>cpu, cuda or auto, or null.</summary>
     public string? Device { get; set; }
     /// <summary>Seed, or null.</summary>

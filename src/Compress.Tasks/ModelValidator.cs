@@ -17,7 +17,8 @@ internal sealed class ModelValidator
         "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
         "Sparsity", "Sensitivity", "TargetSize", "Normalize", "EmbedPreprocessing", "Criterion", "Scope", "IncludeClassifier",
         "GradientImages", "Schedule", "Steps", "ScheduleShape", "EpochsBetween", "DynamicPrune", "TargetSparsity", "MaskInterval",
-        "RampEnd", "Decorrelation", "DecorrelationVariant", "FilterRanking",
+        "RampEnd", "Decorrelation", "DecorrelationVariant", "FilterRanking", "MaxTrials", "MaxRelativeAccuracyDrop", "MaxBytes",
+        "MinSpeedup",
     ];
 
     private static readonly string[] IgnoredMetadata = ["Link", "Visible"];
@@ -128,6 +129,10 @@ internal sealed class ModelValidator
         request.FineTuneEpochs = ParseInt(Text(item, "FineTuneEpochs"), $"{where}: FineTuneEpochs", 0);
         request.MinAccuracy = ParsePercent(Text(item, "MinAccuracy"), $"{where}: MinAccuracy") ?? Defaults.MinAccuracy;
         request.MaxAccuracyDrop = ParsePercent(Text(item, "MaxAccuracyDrop"), $"{where}: MaxAccuracyDrop") ?? Defaults.MaxAccuracyDrop;
+        request.MaxRelativeAccuracyDrop = ParsePercent(Text(item, "MaxRelativeAccuracyDrop"), $"{where}: MaxRelativeAccuracyDrop");
+        request.MaxBytes = ParseDouble(Text(item, "MaxBytes"), $"{where}: MaxBytes", 1, 1e15, "a number of bytes >= 1") is { } maxBytes ? (long)Math.Floor(maxBytes) : null;
+        request.MinSpeedup = ParseDouble(Text(item, "MinSpeedup"), $"{where}: MinSpeedup", 0.01, 1000, "a speedup factor in [0.01, 1000], e.g. 1.2");
+        request.MaxTrials = ParseInt(Text(item, "MaxTrials"), $"{where}: MaxTrials", 1);
         request.Device = ParseDevice(Text(item, "Device"), $"{where}: Device") ?? Defaults.Device;
         request.Seed = ParseInt(Text(item, "Seed"), $"{where}: Seed", int.MinValue) ?? Defaults.Seed;
         request.Threads = ParseInt(Text(item, "Threads"), $"{where}: Threads", 1);
@@ -297,12 +302,12 @@ internal sealed class ModelValidator
             return;
         }
         var lower = value.ToLowerInvariant();
-        if (lower is "knee" or "safe")
+        if (lower is "knee" or "safe" or "auto")
         {
             request.PruneRateKeyword = lower;
             return;
         }
-        request.PruneRate = ParseDouble(value, $"{where}: PruneRate", 0, 1, "a number in [0, 1], 'knee' or 'safe'");
+        request.PruneRate = ParseDouble(value, $"{where}: PruneRate", 0, 1, "a number in [0, 1], 'knee', 'safe' or 'auto'");
     }
 
     private string? ParseDevice(string? value, string what)

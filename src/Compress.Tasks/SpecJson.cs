@@ -80,6 +80,22 @@ internal static class SpecJson
         {
             Key("maxAccuracyDrop", Number(maxDrop));
         }
+        if (model.MaxRelativeAccuracyDrop is { } maxRelativeDrop)
+        {
+            Key("maxRelativeAccuracyDrop", Number(maxRelativeDrop));
+        }
+        if (model.MaxBytes is { } maxBytes)
+        {
+            Key("maxBytes", maxBytes.ToString(CultureInfo.InvariantCulture));
+        }
+        if (model.MinSpeedup is { } minSpeedup)
+        {
+            Key("minSpeedup", Number(minSpeedup));
+        }
+        if (model.MaxTrials is { } maxTrials)
+        {
+            Key("maxTrials", maxTrials.ToString(CultureInfo.InvariantCulture));
+        }
         if (model.Device is { } device)
         {
             Key("device", Quote(device));

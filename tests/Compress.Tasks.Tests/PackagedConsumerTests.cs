@@ -137,12 +137,16 @@ public sealed class PackagedConsumerTests : IClassFixture<PackedFeed>, IDisposab
         Assert.Contains("w: rate ", output, StringComparison.Ordinal);
         Assert.Contains("ONNX accuracy", output, StringComparison.Ordinal);
 
-        // Publish carries the artifact and its report (the build inside publish is up to date, so no engine run).
+        // Publish carries the artifact, not its reports (build records with the project's layout), and the build inside
+        // publish is up to date, so no engine run. The readable reports are beside the JSON in the build output.
         var publish = Path.Combine(_temp.Path, "publish");
         (exit, output) = DotnetCli.Run(app, "publish", "-nologo", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-f", "net8.0", "-o", publish);
         Assert.True(exit == 0, output);
         Assert.Equal(File.ReadAllBytes(Path.Combine(app, "bin", "Debug", "net8.0", "w.onnx")), File.ReadAllBytes(Path.Combine(publish, "w.onnx")));
-        Assert.True(File.Exists(Path.Combine(publish, "w.report.json")), output);
+        Assert.False(File.Exists(Path.Combine(publish, "w.report.json")), output);
+        Assert.Empty(Directory.GetFiles(publish, "*.report.*"));
+        foreach (var view in new[] { "w.report.html", "w.report.md" })
+            Assert.True(File.Exists(Path.Combine(app, "bin", "Debug", "net8.0", view)), view);
         Assert.Empty(Directory.GetFiles(publish, "*orch*", SearchOption.AllDirectories));
 
         File.SetLastWriteTimeUtc(Path.Combine(app, "w.safetensors"), DateTime.UtcNow.AddMinutes(2));

@@ -57,6 +57,10 @@ internal static class RunCommand
         {
             Description = "With --spec: after a successful run, write every file and folder the run read to this file, one absolute path per line.",
         };
+        var projectDir = new Option<string?>("--project-dir")
+        {
+            Description = "With --spec: the folder the reports' paths are relative to (the build step passes the project's; default: the spec's folder).",
+        };
         var heartbeat = new Option<int?>("--heartbeat")
         {
             Description = "Seconds: when no progress line has been written for that long, write one that repeats the last (\"still: ...\").",
@@ -64,6 +68,7 @@ internal static class RunCommand
         command.Add(cacheDir);
         command.Add(dependencyFile);
         command.Add(heartbeat);
+        command.Add(projectDir);
         command.SetAction(r =>
         {
             if (r.GetValue(spec) is string specPath)
@@ -75,6 +80,7 @@ internal static class RunCommand
                 IDiagnosticSink sink = beating is null ? context.Sink : beating;
                 var parsed = Engine.Spec.BuildSpecParser.Load(specPath, sink).WithOverrides(r.GetValue(artifactName), r.GetValue(artifactDir),
                     r.GetValue(intermediateDir), r.GetValue(cacheDir));
+                if (r.GetValue(projectDir) is string project) parsed = parsed with { ProjectDirectory = Path.GetFullPath(project) };
                 var report = Engine.Spec.SpecJob.Run(parsed, sink, context.Cancellation);
                 if (r.GetValue(dependencyFile) is string dependencies)
                 {
@@ -82,10 +88,7 @@ internal static class RunCommand
                     AtomicFile.WriteAllText(Path.GetFullPath(dependencies), lines);
                 }
                 if (r.GetValue(common.Json)) context.WriteJson(report);
-                else
-                    context.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"{report.Name}: rate {report.Rate.Value:F4} ({report.Rate.Source}), ONNX accuracy {report.Accuracy.Onnx:F2}% " +
-                        $"(unpruned {report.Accuracy.Unpruned:F2}%), {report.FileBytes} bytes, p50 {report.Latency.P50Ms:F3} ms; wrote {report.Onnx}"));
+                else context.Out.WriteLine(Summaries.BuildResultLine(report));
                 return 0;
             }
             var result = MainJob.Run(new MainJob.Options

@@ -19,8 +19,11 @@ public sealed record LatencyStats(double P50, double P90, double P99)
         if (samples.Count == 0) throw new ArgumentException("At least one sample is needed.", nameof(samples));
         var sorted = samples.ToArray();
         Array.Sort(sorted);
-        return new LatencyStats(Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 99));
+        return new LatencyStats(Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 99)) { Runs = sorted.Length };
     }
+
+    /// <summary>How many samples the percentiles come from (0 when not recorded).</summary>
+    public int Runs { get; init; }
 
     /// <summary>Nearest-rank percentile <paramref name="p"/> (0..100] of ascending <paramref name="sorted"/>.</summary>
     public static double Percentile(ReadOnlySpan<double> sorted, double p)

@@ -45,12 +45,14 @@ public static class OrtBenchmark
             {
                 ct.ThrowIfCancellationRequested();
                 int runs = options.RunsFor(batch);
-                sink.Progress(string.Create(CultureInfo.InvariantCulture,
-                    $"Timing batch {batch}: {options.Warmup} warm-up and {runs} timed runs per model"));
-                var times = TimeAlternating(models, batch, options.Warmup, runs, ct);
+                double? seconds = batch == 1 ? options.Seconds : null;
+                sink.Progress(seconds is double s
+                    ? string.Create(CultureInfo.InvariantCulture, $"Timing batch {batch}: {options.Warmup} warm-up and {runs} to {20 * runs} timed runs per model (about {s:0.#} s), alternating")
+                    : string.Create(CultureInfo.InvariantCulture, $"Timing batch {batch}: {options.Warmup} warm-up and {runs} timed runs per model"));
+                var times = TimeAlternating(models, batch, options.Warmup, runs, seconds, ct);
                 for (int m = 0; m < models.Count; m++)
                 {
-                    throughput[m][batch] = batch * runs / times[m].Sum();
+                    throughput[m][batch] = batch * times[m].Length / times[m].Sum();
                     if (batch == 1) samples[m] = [.. times[m].Select(s => s * 1000)];
                 }
             }
@@ -96,12 +98,18 @@ public static class OrtBenchmark
         }
     }
 
+    /// <summary>As <see cref="TimeAgainst(string, string, int, OrtSessionSettings?, IDiagnosticSink, double?, CancellationToken)"/> with exactly <paramref name="runs"/> runs.</summary>
+    public static OrtBenchmarkResult TimeAgainst(string candidate, string baseline, int runs, OrtSessionSettings? session,
+        IDiagnosticSink sink, CancellationToken ct = default) => TimeAgainst(candidate, baseline, runs, session, sink, null, ct);
+
     /// <summary>
     /// Batch-1 latency of <paramref name="candidate"/> against <paramref name="baseline"/> (ONNX files), timed alternately,
-    /// without accuracy: what the prune job's and the comparison's before/after figures use.
+    /// without accuracy: what the prune job's, the comparison's and the build report's before/after figures use. With
+    /// <paramref name="seconds"/>, more runs (up to 20 x <paramref name="runs"/>) until about that much timing (see
+    /// <see cref="OrtBenchmarkOptions.Seconds"/>).
     /// </summary>
     public static OrtBenchmarkResult TimeAgainst(string candidate, string baseline, int runs, OrtSessionSettings? session,
-        IDiagnosticSink sink, CancellationToken ct = default) => Run(new OrtBenchmarkOptions
+        IDiagnosticSink sink, double? seconds, CancellationToken ct = default) => Run(new OrtBenchmarkOptions
         {
             Model = candidate,
             Baseline = baseline,
@@ -110,6 +118,7 @@ public static class OrtBenchmark
             Runs = runs,
             Warmup = Math.Min(10, runs),
             Session = session ?? new OrtSessionSettings(),
+            Seconds = seconds,
         }, sink, ct);
 
     /// <summary><c>cpu</c> or <c>cuda</c>, as the CLI spells it.</summary>
@@ -132,7 +141,7 @@ public static class OrtBenchmark
     /// Seconds of each timed run of each model: warm-up runs first, then run i of model 0, run i of model 1, ... so
     /// the models alternate. Inputs are filled once with a fixed pattern; the loop itself allocates nothing.
     /// </summary>
-    private static double[][] TimeAlternating(List<OrtClassifier> models, int batch, int warmup, int runs,
+    private static double[][] TimeAlternating(List<OrtClassifier> models, int batch, int warmup, int runs, double? seconds,
         CancellationToken ct)
     {
         var runners = new List<OrtBatchRunner>();
@@ -146,8 +155,15 @@ public static class OrtBenchmark
                 // Deterministic, non-constant input in the normalised range (constant input can take fast paths).
                 for (int i = 0; i < input.Length; i++) input[i] = ((i * 37) % 101 / 50f) - 1f;
             }
+            long warmStart = Stopwatch.GetTimestamp();
             for (int w = 0; w < warmup; w++)
                 foreach (var r in runners) r.Run();
+            if (seconds is double budget && warmup > 0)
+            {
+                // The warm-up's pace (the first runs are the slowest, so this errs towards fewer runs).
+                double perRound = Stopwatch.GetElapsedTime(warmStart).TotalSeconds / warmup;
+                runs = (int)Math.Clamp(budget / Math.Max(perRound, 1e-9), runs, 20.0 * runs);
+            }
             var times = models.Select(_ => new double[runs]).ToArray();
             for (int i = 0; i < runs; i++)
             {

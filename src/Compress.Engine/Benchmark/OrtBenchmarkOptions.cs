@@ -36,6 +36,13 @@ public sealed record OrtBenchmarkOptions
     /// </summary>
     public int Runs { get; init; } = 100;
 
+    /// <summary>
+    /// When set, the number of timed batch-1 runs is chosen from the warm-up's pace so that timing takes about this many
+    /// seconds, at least <see cref="Runs"/> and at most 20 x <see cref="Runs"/>: small models get many runs (a stable
+    /// median), large ones a bounded time. Default null (exactly <see cref="Runs"/>).
+    /// </summary>
+    public double? Seconds { get; init; }
+
     /// <summary>Timed runs of batch size <paramref name="batchSize"/> (see <see cref="Runs"/>).</summary>
     public int RunsFor(int batchSize) =>
         Math.Min(Runs, Math.Max(3, (int)Math.Ceiling(4.0 * Runs / Math.Max(1, batchSize))));

@@ -127,8 +127,13 @@ public static class DiagnosticCode
     public const string UnknownSpecKey = "CMP0621";
     /// <summary>A spec value has the wrong type or is out of range (gives the key, its line and column).</summary>
     public const string InvalidSpecValue = "CMP0622";
-    /// <summary>The accuracy gate failed: the ONNX artifact's accuracy is below minAccuracy or dropped more than maxAccuracyDrop.</summary>
+    /// <summary>The gate failed: the ONNX artifact's accuracy is below minAccuracy or dropped more than maxAccuracyDrop or
+    /// maxRelativeAccuracyDrop, it is larger than maxBytes or slower than minSpeedup; or no rate of the search passed.</summary>
     public const string AccuracyGateFailed = "CMP0623";
+    /// <summary>Warning: the artifact is not smaller or faster than the unpruned model in ONNX Runtime (unstructured zeros); names channel pruning.</summary>
+    public const string ArtifactNotSmaller = "CMP0624";
+    /// <summary>A file given to <c>compress report</c> is missing, not JSON, or not a build report.</summary>
+    public const string InvalidReportFile = "CMP0625";
 
     // 0701-0729 channel pruning (structured, with physical removal).
     /// <summary>A channel pruning ratio is outside [0, 1) or not a number.</summary>

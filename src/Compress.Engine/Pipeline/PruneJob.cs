@@ -225,6 +225,7 @@ public static class PruneJob
                 Comparison = comparison,
                 LayerSparsity = layerSparsity,
                 Proposal = proposal,
+                Sensitivity = step.Sensitivity,
                 Model = options.Model.Architecture,
                 Rate = rate,
                 RateSource = rateSource,

@@ -45,6 +45,9 @@ public sealed record PruneResult
     /// <summary>Layerwise method with a sensitivity scan: the proposal (per layer: sparsity, accuracy, why).</summary>
     public Pruning.FineGrained.SparsityProposalResult? Proposal { get; init; }
 
+    /// <summary>Layerwise method with a sensitivity scan: the scan (accuracy of each layer pruned alone per sparsity).</summary>
+    public Pruning.FineGrained.SensitivityResult? Sensitivity { get; init; }
+
     /// <summary>The input contract of the run (written into the artifact's metadata).</summary>
     public Data.Preprocessing? Preprocessing { get; init; }
 

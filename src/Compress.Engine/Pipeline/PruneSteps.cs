@@ -26,7 +26,7 @@ internal static class PruneSteps
     /// <see cref="FineTune"/>: the job then fine-tunes no more.</remarks>
     internal sealed record Output(double Rate, string RateSource, PruningMask? Mask = null, ChannelPruningResult? Channels = null,
         IReadOnlyDictionary<string, double>? LayerSparsity = null, SparsityProposalResult? Proposal = null,
-        Training.TrainingResult? FineTune = null, Pruning.Dynamic.DynamicPruningReport? Dynamic = null);
+        Training.TrainingResult? FineTune = null, Pruning.Dynamic.DynamicPruningReport? Dynamic = null, SensitivityResult? Sensitivity = null);
 
     private static readonly Dictionary<PruneMethod, Func<Input, Output>> Table = new()
     {
@@ -60,9 +60,10 @@ internal static class PruneSteps
         var options = input.Options;
         var layerSparsity = options.Layerwise.Sparsity;
         SparsityProposalResult? proposal = null;
+        SensitivityResult? scan = null;
         if (layerSparsity is null)
         {
-            var scan = SensitivityScan.Run(input.Model, input.Splits.Test, input.Normalization, input.Device,
+            scan = SensitivityScan.Run(input.Model, input.Splits.Test, input.Normalization, input.Device,
                 new SensitivityOptions { BatchSize = input.EvaluationBatch }, input.Sink, input.Cancellation);
             proposal = SparsityProposal.Propose(scan, options.Layerwise.MaxAccuracyDrop, targetSizeFraction: options.Layerwise.TargetSize);
             if (options.PlotDirectory is not null)
@@ -80,7 +81,7 @@ internal static class PruneSteps
         mask.Apply(input.Model);
         input.Sink.Progress(string.Create(CultureInfo.InvariantCulture,
             $"prune: layerwise magnitude pruning of {layerSparsity.Count} layer(s), {mask.PrunedCount:N0} weights removed"));
-        return new Output(mask.Sparsity, proposal is null ? "layerwise" : "layerwise (sensitivity)", mask, LayerSparsity: layerSparsity, Proposal: proposal);
+        return new Output(mask.Sparsity, proposal is null ? "layerwise" : "layerwise (sensitivity)", mask, LayerSparsity: layerSparsity, Proposal: proposal, Sensitivity: scan);
     }
 
     /// <summary>The conv and linear weights by criterion and scope on the schedule, or a mask from a plan file.</summary>

@@ -36,8 +36,15 @@ public sealed record BuildSpec
     /// <summary>Test images of the synthetic dataset (default 2,000).</summary>
     public int SyntheticTest { get; init; } = 2_000;
 
-    /// <summary>A number in [0, 1], <c>knee</c> or <c>safe</c> (default).</summary>
+    /// <summary>
+    /// A number in [0, 1], <c>knee</c>, <c>safe</c> (default) or <c>auto</c>: the largest rate (channel method: ratio;
+    /// dynamic: target sparsity) whose fine-tuned ONNX artifact passes the gate, found by bisection in at most
+    /// <see cref="MaxTrials"/> trials.
+    /// </summary>
     public string PruneRate { get; init; } = "safe";
+
+    /// <summary><c>pruneRate: "auto"</c>: trials of the search, each a prune, fine-tune and ONNX evaluation (default 6).</summary>
+    public int MaxTrials { get; init; } = 6;
 
     /// <summary>
     /// How to prune: <c>global</c> (default: the paper's global L1 magnitude pruning at <see cref="PruneRate"/>),
@@ -140,6 +147,23 @@ public sealed record BuildSpec
 
     /// <summary>Gate: unpruned minus ONNX accuracy (percentage points) must be at most this; null means no limit.</summary>
     public double? MaxAccuracyDrop { get; init; }
+
+    /// <summary>Gate: the accuracy drop in percent of the unpruned accuracy must be at most this; null means no limit.</summary>
+    public double? MaxRelativeAccuracyDrop { get; init; }
+
+    /// <summary>Gate: the artifact's file must be at most this many bytes; null means no limit.</summary>
+    public long? MaxBytes { get; init; }
+
+    /// <summary>Gate: the artifact must be at least this much faster than the unpruned model in ONNX Runtime (batch-1
+    /// median, timed alternately); null means no limit.</summary>
+    public double? MinSpeedup { get; init; }
+
+    /// <summary>
+    /// The folder the reports' paths are relative to: the MSBuild project's (the build step passes it), else the spec's.
+    /// Not written to the report.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? ProjectDirectory { get; init; }
 
     /// <summary><c>cpu</c> (default), <c>cuda</c> or <c>auto</c>.</summary>
     public string Device { get; init; } = "cpu";

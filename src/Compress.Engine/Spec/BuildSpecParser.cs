@@ -24,7 +24,8 @@ public static class BuildSpecParser
         "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
         "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing", "criterion", "scope", "includeClassifier",
         "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween", "dynamicPrune", "targetSparsity",
-        "maskInterval", "rampEnd", "decorrelation", "decorrelationVariant", "filterRanking",
+        "maskInterval", "rampEnd", "decorrelation", "decorrelationVariant", "filterRanking", "maxTrials",
+        "maxRelativeAccuracyDrop", "maxBytes", "minSpeedup",
     ];
 
     private static readonly string[] IterativeKeys = ["steps", "scheduleShape", "epochsBetween"];
@@ -162,6 +163,10 @@ public static class BuildSpecParser
                 BaselineEpochs = Integer(values, "baselineEpochs", 1, 10_000, "an integer in [1, 10000]") ?? defaults.BaselineEpochs,
                 MinAccuracy = Number(values, "minAccuracy", 0, 100, "a percentage in [0, 100]"),
                 MaxAccuracyDrop = Number(values, "maxAccuracyDrop", 0, 100, "a number of percentage points in [0, 100]"),
+                MaxRelativeAccuracyDrop = Number(values, "maxRelativeAccuracyDrop", 0, 100, "a percentage of the unpruned accuracy in [0, 100]"),
+                MaxBytes = Number(values, "maxBytes", 1, 1e15, "a number of bytes >= 1") is double bytes ? (long)Math.Floor(bytes) : null,
+                MinSpeedup = Number(values, "minSpeedup", 0.01, 1000, "a speedup factor such as 1.2 (in [0.01, 1000])"),
+                MaxTrials = Integer(values, "maxTrials", 1, 50, "an integer from 1 to 50") ?? defaults.MaxTrials,
                 Device = DeviceValue(values),
                 Seed = Integer(values, "seed", int.MinValue, int.MaxValue, "an integer") ?? 0,
                 Threads = Integer(values, "threads", 0, 4096, "an integer >= 0 (0 = one per core)") ?? 0,
@@ -272,6 +277,11 @@ public static class BuildSpecParser
             foreach (string key in IterativeKeys.Where(values.ContainsKey))
                 if (method is "unstructured" or "channel" && result.Schedule != "iterative")
                     Error(DiagnosticCode.InvalidSpecValue, $"'{key}' needs 'schedule' \"iterative\".", values[key].Location);
+            if (spec.PruneRate == "auto" && method == "layerwise" && values.TryGetValue("pruneRate", out var autoNode))
+                Error(DiagnosticCode.InvalidSpecValue, "'pruneRate' \"auto\" searches pruneRate, channelRatio or targetSparsity; 'method' \"layerwise\" takes its sparsities from 'sparsity' or 'sensitivity'.",
+                    autoNode.Location, "Use targetSize with sensitivity \"auto\" for layerwise, or another method with \"auto\".");
+            if (values.TryGetValue("maxTrials", out var trialsNode) && spec.PruneRate != "auto")
+                Error(DiagnosticCode.InvalidSpecValue, "'maxTrials' applies to 'pruneRate' \"auto\" only.", trialsNode.Location);
             if (method == "layerwise" && sparsity is null && sensitivity is null && _errors == 0)
                 Error(DiagnosticCode.InvalidSpecValue, "'method' \"layerwise\" needs 'sparsity' (an object or a JSON file of per-layer sparsities) or 'sensitivity': \"auto\" with 'targetSize'.",
                     values["method"].Location);
@@ -412,16 +422,16 @@ public static class BuildSpecParser
         private string RateValue(Dictionary<string, Node> values)
         {
             if (!values.TryGetValue("pruneRate", out var node) || node.Kind == JsonTokenType.Null) return "safe";
-            const string hint = "Use a number in [0, 1], \"knee\" or \"safe\".";
+            const string hint = "Use a number in [0, 1], \"knee\", \"safe\" or \"auto\".";
             if (node.Kind == JsonTokenType.Number)
             {
                 if (node.Number is >= 0 and <= 1) return node.Number.ToString("R", CultureInfo.InvariantCulture);
                 Error(DiagnosticCode.InvalidRate, $"'pruneRate' {node.Raw} is outside [0, 1].", node.Location, hint);
                 return "safe";
             }
-            if (node.Kind == JsonTokenType.String && node.Text!.Trim().ToLowerInvariant() is "knee" or "safe")
+            if (node.Kind == JsonTokenType.String && node.Text!.Trim().ToLowerInvariant() is "knee" or "safe" or "auto")
                 return node.Text.Trim().ToLowerInvariant();
-            Error(DiagnosticCode.InvalidRate, $"'pruneRate' {node.Raw} is not a number in [0, 1], \"knee\" or \"safe\".", node.Location, hint);
+            Error(DiagnosticCode.InvalidRate, $"'pruneRate' {node.Raw} is not a number in [0, 1], \"knee\", \"safe\" or \"auto\".", node.Location, hint);
             return "safe";
         }
 

@@ -23,11 +23,11 @@ namespace Compress.Engine.Spec;
 /// </summary>
 public static class SpecJob
 {
-    /// <summary>Timed ONNX Runtime runs for the latency figure (after <see cref="WarmupRuns"/> untimed ones).</summary>
-    public const int TimedRuns = 50;
+    /// <summary>The fewest timed ONNX Runtime runs per model for the latency figures (after 10 untimed ones).</summary>
+    public const int TimedRuns = 200;
 
-    /// <summary>Untimed runs before timing.</summary>
-    public const int WarmupRuns = 10;
+    /// <summary>About how long the alternated latency timing takes (small models get more runs, up to 20 x <see cref="TimedRuns"/>).</summary>
+    public const double LatencySeconds = 3;
 
     /// <summary>Reads <paramref name="specPath"/> (see <see cref="BuildSpecParser.Load"/>) and runs it.</summary>
     public static BuildReport Run(string specPath, IDiagnosticSink sink, CancellationToken cancellationToken = default) =>
@@ -112,91 +112,33 @@ public static class SpecJob
 
         Directory.CreateDirectory(spec.IntermediateDirectory);
         string candidate = Path.Combine(spec.IntermediateDirectory, spec.Name + ".candidate.onnx");
-        string dense = Path.Combine(spec.IntermediateDirectory, spec.Name + ".unpruned.onnx");
-        PruneResult prune;
-        try
+        var context = new AttemptContext(spec, weights, data, run, sink, cancellationToken);
+        Attempt attempt;
+        BuildReport.SearchReport? search = null;
+        if (spec.PruneRate == "auto")
+            (attempt, search) = SearchRate(context, candidate, seconds, clock);
+        else
         {
-            prune = PruneJob.Run(new PruneJob.Options
-            {
-                Model = spec.Model,
-                Weights = weights,
-                Data = data,
-                Rate = spec.PruneRate,
-                FineTune = TrainingOptions.PaperFineTune with
-                {
-                    Epochs = spec.FineTuneEpochs,
-                    Decorrelation = spec.Decorrelation,
-                    DecorrelationVariant = PruningNames.DecorrelationVariant(spec.DecorrelationVariant) ?? DecorrelationVariant.Pearson,
-                },
-                Dynamic = new Pruning.Dynamic.DynamicPruningOptions
-                {
-                    Variant = PruningNames.DynamicVariant(spec.DynamicPrune) ?? Pruning.Dynamic.DynamicPruningVariant.Unstructured,
-                    MaskInterval = spec.MaskInterval,
-                    FilterRanking = PruningNames.FilterRanking(spec.FilterRanking) ?? Pruning.Dynamic.FilterRanking.Normalized,
-                    RampEnd = spec.RampEnd,
-                    IncludeClassifier = spec.IncludeClassifier,
-                    IgnoredLayers = spec.IgnoredLayers,
-                    RoundTo = spec.ChannelRoundTo,
-                },
-                DynamicTarget = spec.TargetSparsity,
-                Run = run,
-                OnnxOutputPath = candidate,
-                DenseOnnxOutputPath = dense,
-                PlotDirectory = spec.IntermediateDirectory,
-                PlotName = spec.Name,
-                EmbedPreprocessing = spec.EmbedPreprocessing,
-                Method = MethodOf(spec),
-                Channel = new ChannelPruningOptions
-                {
-                    Ratio = spec.ChannelRatio,
-                    LayerRatios = spec.ChannelLayerRatios,
-                    Ranking = ChannelRankingNames.Parse(spec.Ranking) ?? ChannelRanking.L2,
-                    GlobalRanking = spec.GlobalRanking,
-                    IgnoredLayers = spec.IgnoredLayers,
-                    RoundTo = spec.ChannelRoundTo,
-                },
-                Unstructured = new Pruning.Unstructured.UnstructuredPruningOptions
-                {
-                    Criterion = PruningNames.Criterion(spec.Criterion),
-                    Scope = PruningNames.Scope(spec.Scope) ?? PruneScope.Global,
-                    IncludeClassifier = spec.IncludeClassifier,
-                    GradientImages = spec.GradientImages,
-                },
-                Schedule = spec.Schedule == "iterative"
-                    ? new PruneSchedule
-                    {
-                        Steps = spec.Steps,
-                        Shape = PruningNames.ScheduleShape(spec.ScheduleShape) ?? PruneScheduleShape.Linear,
-                        EpochsBetween = spec.EpochsBetween,
-                    }
-                    : PruneSchedule.OneShot,
-                Layerwise = new LayerwiseOptions
-                {
-                    Sparsity = spec.Sparsity,
-                    TargetSize = spec.TargetSize,
-                    MaxAccuracyDrop = spec.SensitivityMaxDrop,
-                },
-            }, sink, cancellationToken);
+            attempt = Prune(context, spec, candidate, seconds, clock);
         }
-        catch (CompressException e) when (AttributeToSpec(e, spec) is CompressException attributed)
+        var prune = attempt.Prune;
+        string? reason = attempt.Reason;
+        string? gateKey = attempt.GateKey;
+        var structure = attempt.Structure;
+        var gate = new BuildReport.GateReport(reason is null, spec.MinAccuracy, spec.MaxAccuracyDrop, reason)
         {
-            throw attributed;
-        }
-        foreach (var (phase, s) in prune.Seconds) seconds[phase] = s;
-        clock.Restart();
-
-        var latency = MeasureLatency(candidate, spec, sink, cancellationToken);
-        var denseLatency = MeasureLatency(dense, spec, sink, cancellationToken, "unpruned ");
-        var structure = Structure(dense, candidate, denseLatency.P50Ms, latency.P50Ms);
-        File.Delete(dense);
-        sink.Progress(string.Create(c,
-            $"structure: MACs {structure.MacsBefore:N0} -> {structure.MacsAfter:N0} ({structure.MacsRatio:F2}x), parameters {structure.ParametersBefore:N0} -> {structure.ParametersAfter:N0}, latency p50 {structure.LatencyBeforeMs:F3} -> {structure.LatencyAfterMs:F3} ms ({structure.Speedup:F2}x)"));
-        seconds["latency"] = Lap(clock);
-
+            MaxRelativeAccuracyDrop = spec.MaxRelativeAccuracyDrop,
+            MaxBytes = spec.MaxBytes,
+            MinSpeedup = spec.MinSpeedup,
+        };
         double onnxAccuracy = prune.AccuracyOnnx!.Value;
-        var (reason, gateKey) = Gate(spec, prune.AccuracyBefore, onnxAccuracy);
-        var gate = new BuildReport.GateReport(reason is null, spec.MinAccuracy, spec.MaxAccuracyDrop, reason);
         sink.Progress(reason is null ? $"gate: passed (ONNX accuracy {onnxAccuracy.ToString("F2", c)}%)" : $"gate: failed: {reason}");
+        var warnings = new List<BuildReport.WarningReport>();
+        if (NotSmallerWarning(prune, structure) is Diagnostic notSmaller)
+        {
+            sink.Report(notSmaller);
+            warnings.Add(new BuildReport.WarningReport(notSmaller.Code, notSmaller.Message));
+        }
 
         string accepted = Path.Combine(spec.OutputDirectory, spec.Name + ".onnx");
         string rejected = Path.Combine(spec.IntermediateDirectory, spec.Name + ".rejected.onnx");
@@ -215,21 +157,22 @@ public static class SpecJob
         seconds["write"] = Lap(clock);
 
         var export = prune.Export!;
+        var analysis = prune.Analysis;
         var report = new BuildReport
         {
             Name = spec.Name,
             Model = spec.Model.Architecture,
             Options = spec,
             Seed = spec.Seed,
-            Rate = new BuildReport.RateReport(prune.Rate, prune.RateSource, prune.Analysis.Knee.Rate,
-                prune.Analysis.KurtosisOfKurtoses, prune.Analysis.Modifier, prune.Analysis.SafeRate),
+            Rate = new BuildReport.RateReport(prune.Rate, search is null ? prune.RateSource : "auto (" + prune.RateSource + ")", analysis.Knee.Rate,
+                analysis.KurtosisOfKurtoses, analysis.Modifier, analysis.SafeRate),
             Parameters = prune.Parameters,
             ParametersOnnx = export.Compaction?.ParametersAfter ?? export.Parameters,
             Sparsity = prune.Sparsity,
             Macs = export.Macs,
             FileBytes = export.FileBytes,
             Accuracy = new BuildReport.AccuracyReport(prune.AccuracyBefore, prune.AccuracyAfterPrune, prune.AccuracyAfterFinetune, onnxAccuracy),
-            Latency = latency,
+            Latency = attempt.Latency,
             Gate = gate,
             EngineVersion = OnnxExporter.ProducerVersion,
             Inputs = new Dictionary<string, string>
@@ -245,43 +188,286 @@ public static class SpecJob
             Channels = prune.ChannelGroups?.Select(ChannelPlanEntry.Of).ToList(),
             LayerSparsity = prune.LayerSparsity,
             Proposal = prune.Proposal,
+            Sensitivity = prune.Sensitivity,
             Dynamic = prune.Dynamic,
             Preprocessing = prune.Preprocessing,
             Import = prune.Import,
+            Curve = new BuildReport.CurveReport([.. analysis.Rates.Select(r => (double)r)], analysis.Cosine, analysis.Knee.Rate,
+                analysis.Knee.Cosine, analysis.SafeRate),
+            Histogram = attempt.Histogram,
+            Search = search,
+            Warnings = warnings,
+            Plots = Plots(spec, attempt.Started),
         };
         string reportPath = Path.Combine(spec.OutputDirectory, spec.Name + ".report.json");
-        JsonOutput.WriteFile(reportPath, report);
-        sink.Progress($"report: {reportPath}");
+        var written = BuildReportFiles.Write(reportPath, report, spec.ProjectDirectory ?? Path.GetDirectoryName(spec.SpecPath)!);
+        sink.Progress($"report: {written.Html} (and {Path.GetFileName(written.Markdown)}, {Path.GetFileName(written.Json)})");
+        CiSummary.Publish(written.Markdown, sink);
         if (reason is not null)
         {
             var at = spec.LocationOf(gateKey!);
-            throw new CompressException(DiagnosticCode.AccuracyGateFailed, $"Accuracy gate failed for '{spec.Name}': {reason}; " +
-                $"the rejected model is at {rejected} and {accepted} was not written.", spec.SpecPath,
-                GateHint(spec, prune.Rate))
+            throw new CompressException(DiagnosticCode.AccuracyGateFailed, $"The gate failed for '{spec.Name}': {reason}; " +
+                $"the rejected model is at {rejected} and {accepted} was not written; the report is {written.Html}.", spec.SpecPath,
+                search is null ? GateHint(spec, prune.Rate, analysis.SafeRate) : SearchHint(spec, search))
             { Line = at?.Line, Column = at?.Column };
         }
         return report;
     }
 
-    /// <summary>
-    /// What to loosen when the gate fails: the knob of the spec's method, with a concrete lower value (three quarters of
-    /// what was applied; never a higher one, such as "knee", which is at least the safe rate).
-    /// </summary>
-    internal static string GateHint(BuildSpec spec, double appliedRate)
+    /// <summary>What every attempt (the run's one prune, or each trial of the search) shares.</summary>
+    private sealed record AttemptContext(BuildSpec Spec, string Weights, DataOptions Data, RunOptions Run, IDiagnosticSink Sink,
+        CancellationToken Cancellation);
+
+    /// <summary>One prune + fine-tune + export + measurement, and the gate's verdict on it.</summary>
+    private sealed record Attempt(PruneResult Prune, BuildReport.StructureReport Structure, BuildReport.LatencyReport Latency,
+        BuildReport.HistogramReport? Histogram, string? Reason, string? GateKey, DateTime Started);
+
+    /// <summary>Prunes with <paramref name="spec"/> (the run's, or a trial's), writes the artifact to <paramref name="candidate"/>, measures it and applies the gate.</summary>
+    private static Attempt Prune(AttemptContext context, BuildSpec spec, string candidate, Dictionary<string, double> seconds,
+        System.Diagnostics.Stopwatch clock)
     {
-        static string Lower(string key, double applied)
+        var started = DateTime.UtcNow;
+        var sink = context.Sink;
+        string dense = Path.Combine(spec.IntermediateDirectory, spec.Name + ".unpruned.onnx");
+        PruneResult prune;
+        try
+        {
+            prune = PruneJob.Run(PruneOptions(spec, context, candidate, dense), sink, context.Cancellation);
+        }
+        catch (CompressException e) when (AttributeToSpec(e, spec) is CompressException attributed)
+        {
+            throw attributed;
+        }
+        foreach (var (phase, s) in prune.Seconds) seconds[phase] = s;
+        clock.Restart();
+        try
+        {
+            var (structure, latency, histogram) = Measure(dense, candidate, spec, sink, context.Cancellation);
+            seconds["latency"] = Lap(clock);
+            var (reason, key) = Gate(spec, prune.AccuracyBefore, prune.AccuracyOnnx!.Value, structure.BytesAfter, structure.Speedup);
+            return new Attempt(prune, structure, latency, histogram, reason, key, started);
+        }
+        finally
+        {
+            File.Delete(dense);
+        }
+    }
+
+    private static PruneJob.Options PruneOptions(BuildSpec spec, AttemptContext context, string candidate, string dense) => new()
+    {
+        Model = spec.Model,
+        Weights = context.Weights,
+        Data = context.Data,
+        Rate = spec.PruneRate == "auto" ? "knee" : spec.PruneRate,
+        FineTune = TrainingOptions.PaperFineTune with
+        {
+            Epochs = spec.FineTuneEpochs,
+            Decorrelation = spec.Decorrelation,
+            DecorrelationVariant = PruningNames.DecorrelationVariant(spec.DecorrelationVariant) ?? DecorrelationVariant.Pearson,
+        },
+        Dynamic = new Pruning.Dynamic.DynamicPruningOptions
+        {
+            Variant = PruningNames.DynamicVariant(spec.DynamicPrune) ?? Pruning.Dynamic.DynamicPruningVariant.Unstructured,
+            MaskInterval = spec.MaskInterval,
+            FilterRanking = PruningNames.FilterRanking(spec.FilterRanking) ?? Pruning.Dynamic.FilterRanking.Normalized,
+            RampEnd = spec.RampEnd,
+            IncludeClassifier = spec.IncludeClassifier,
+            IgnoredLayers = spec.IgnoredLayers,
+            RoundTo = spec.ChannelRoundTo,
+        },
+        DynamicTarget = spec.TargetSparsity,
+        Run = context.Run,
+        OnnxOutputPath = candidate,
+        DenseOnnxOutputPath = dense,
+        PlotDirectory = spec.IntermediateDirectory,
+        PlotName = spec.Name,
+        PlotPath = Path.Combine(spec.IntermediateDirectory, spec.Name + ".cosine.png"),
+        EmbedPreprocessing = spec.EmbedPreprocessing,
+        Method = MethodOf(spec),
+        Channel = new ChannelPruningOptions
+        {
+            Ratio = spec.ChannelRatio,
+            LayerRatios = spec.ChannelLayerRatios,
+            Ranking = ChannelRankingNames.Parse(spec.Ranking) ?? ChannelRanking.L2,
+            GlobalRanking = spec.GlobalRanking,
+            IgnoredLayers = spec.IgnoredLayers,
+            RoundTo = spec.ChannelRoundTo,
+        },
+        Unstructured = new Pruning.Unstructured.UnstructuredPruningOptions
+        {
+            Criterion = PruningNames.Criterion(spec.Criterion),
+            Scope = PruningNames.Scope(spec.Scope) ?? PruneScope.Global,
+            IncludeClassifier = spec.IncludeClassifier,
+            GradientImages = spec.GradientImages,
+        },
+        Schedule = spec.Schedule == "iterative"
+            ? new PruneSchedule
+            {
+                Steps = spec.Steps,
+                Shape = PruningNames.ScheduleShape(spec.ScheduleShape) ?? PruneScheduleShape.Linear,
+                EpochsBetween = spec.EpochsBetween,
+            }
+            : PruneSchedule.OneShot,
+        Layerwise = new LayerwiseOptions
+        {
+            Sparsity = spec.Sparsity,
+            TargetSize = spec.TargetSize,
+            MaxAccuracyDrop = spec.SensitivityMaxDrop,
+        },
+    };
+
+    /// <summary>
+    /// <c>pruneRate: "auto"</c>: the largest value of the method's knob whose artifact passes the gate. The first trial
+    /// is the upper bound (the knee, or the channel ratio or target sparsity the spec gives); when it fails, bisection
+    /// between the best passing value (0 at first) and the lowest failing one, rounded to 0.0001, for the remaining
+    /// trials. The best passing artifact is kept as the candidate; when none passes, the lowest tried is.
+    /// </summary>
+    private static (Attempt Chosen, BuildReport.SearchReport Search) SearchRate(AttemptContext context, string candidate,
+        Dictionary<string, double> seconds, System.Diagnostics.Stopwatch clock)
+    {
+        var spec = context.Spec;
+        var sink = context.Sink;
+        var c = CultureInfo.InvariantCulture;
+        string knob = KnobOf(spec);
+        string trialPath = Path.Combine(spec.IntermediateDirectory, spec.Name + ".trial.onnx");
+        double upper = spec.Method switch
+        {
+            "channel" when spec.LocationOf("channelRatio") is not null => spec.ChannelRatio,
+            "dynamic" when spec.TargetSparsity is double target => target,
+            _ => KneeOf(context),
+        };
+        var trials = new List<BuildReport.TrialReport>();
+        Attempt? best = null, lowest = null;
+        double bestValue = 0, lowestValue = upper;
+        double low = 0, high = upper, value = upper;
+        try
+        {
+            for (int trial = 1; trial <= spec.MaxTrials; trial++)
+            {
+                sink.Progress(string.Create(c, $"search: trial {trial}/{spec.MaxTrials}: {knob} {value:0.####} (passing so far: {(best is null ? "none" : bestValue.ToString("0.####", c))})"));
+                var trialClock = System.Diagnostics.Stopwatch.StartNew();
+                var attempt = Prune(context, WithKnob(spec, value), trialPath, seconds, clock);
+                bool passed = attempt.Reason is null;
+                trials.Add(new BuildReport.TrialReport(trial, value, attempt.Prune.AccuracyOnnx!.Value, attempt.Structure.BytesAfter,
+                    attempt.Structure.Speedup, passed, attempt.Reason, trialClock.Elapsed.TotalSeconds));
+                sink.Progress(string.Create(c, $"search: trial {trial}: {knob} {value:0.####}: ONNX accuracy {attempt.Prune.AccuracyOnnx:F2}%, {(passed ? "passes" : "fails: " + attempt.Reason)}"));
+                if (passed)
+                {
+                    (best, bestValue, low) = (attempt, value, value);
+                    File.Move(trialPath, candidate, overwrite: true);
+                    if (value >= upper) break;
+                }
+                else
+                {
+                    high = value;
+                    if (best is null)
+                    {
+                        (lowest, lowestValue) = (attempt, value);
+                        File.Move(trialPath, candidate, overwrite: true);
+                    }
+                }
+                double next = Math.Round((low + high) / 2, 4, MidpointRounding.ToEven);
+                if (next <= low || next >= high) break;
+                value = next;
+            }
+        }
+        finally
+        {
+            if (File.Exists(trialPath)) File.Delete(trialPath);
+        }
+        var chosen = best ?? lowest!;
+        sink.Progress(best is null
+            ? string.Create(c, $"search: no {knob} up to {upper:0.####} passed in {trials.Count} trial(s); the lowest tried ({lowestValue:0.####}) is reported")
+            : string.Create(c, $"search: chose {knob} {bestValue:0.####} after {trials.Count} trial(s)"));
+        var search = new BuildReport.SearchReport(knob, upper, spec.MaxTrials, best is null ? null : bestValue, trials);
+        return (chosen, search);
+    }
+
+    /// <summary>The spec key the search (and the gate's hint) turns: pruneRate, channelRatio or targetSparsity.</summary>
+    private static string KnobOf(BuildSpec spec) => spec.Method switch
+    {
+        "channel" => "channelRatio",
+        "dynamic" when spec.DynamicPrune == "filter" || spec.TargetSparsity is not null => "targetSparsity",
+        _ => "pruneRate",
+    };
+
+    private static BuildSpec WithKnob(BuildSpec spec, double value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        return KnobOf(spec) switch
+        {
+            "channelRatio" => spec with { ChannelRatio = value, PruneRate = text },
+            "targetSparsity" => spec with { TargetSparsity = value, PruneRate = text },
+            _ => spec with { PruneRate = text },
+        };
+    }
+
+    /// <summary>The knee of the baseline's cosine curve (the search's upper bound).</summary>
+    private static double KneeOf(AttemptContext context)
+    {
+        using var prepared = PreparedRun.Start(context.Spec.Model, context.Weights, context.Data, context.Run, context.Sink);
+        var analysis = Analysis.PruneAnalyzer.Analyze(prepared.Model, new Analysis.AnalysisOptions(), context.Sink);
+        context.Sink.Progress(string.Create(CultureInfo.InvariantCulture,
+            $"search: the knee is at {analysis.Knee.Rate:0.####} (safe rate {analysis.SafeRate:0.####}); bisection between 0 and it"));
+        return analysis.Knee.Rate;
+    }
+
+    /// <summary>A failed search's hint: a value below the lowest tried, or more trials.</summary>
+    private static string SearchHint(BuildSpec spec, BuildReport.SearchReport search)
+    {
+        double lowest = search.Trials.Min(t => t.Rate);
+        double lower = Math.Floor(lowest * 50) / 100;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"No {search.Knob} from {lowest:0.####} to {search.Upper:0.####} passed: set {search.Knob} to {(lower > 0 ? lower : lowest / 2):0.00##} or lower, raise maxTrials (now {spec.MaxTrials}) or fineTuneEpochs, or relax the gate.");
+    }
+
+    /// <summary>
+    /// CMP0624 when the artifact is neither smaller (file bytes) nor faster (ONNX Runtime batch-1 median) than the
+    /// unpruned model by more than 5%: unstructured zeros are still stored and still multiplied. Names channel pruning,
+    /// which removes them, with the measured figures.
+    /// </summary>
+    internal static Diagnostic? NotSmallerWarning(PruneResult prune, BuildReport.StructureReport s)
+    {
+        if (s.BytesRatio >= 1.05 || s.Speedup >= 1.05) return null;
+        var c = CultureInfo.InvariantCulture;
+        string zeros = s.NonzerosAfter < s.NonzerosBefore
+            ? string.Create(c, $"its {s.ParametersAfter - s.NonzerosAfter:N0} zero weights are still stored and computed (only gzip sees them: {s.GzipBytesBefore:N0} -> {s.GzipBytesAfter:N0} bytes)")
+            : "nothing was removed from the graph";
+        return Diagnostic.Warning(DiagnosticCode.ArtifactNotSmaller, string.Create(c,
+            $"The {Pruning.PruningNames.NameOf(prune.Method)} artifact is not smaller or faster in ONNX Runtime: {s.BytesBefore:N0} -> {s.BytesAfter:N0} bytes ({s.BytesRatio:F2}x), " +
+            $"{s.MacsBefore:N0} -> {s.MacsAfter:N0} MACs, batch-1 median {s.LatencyBeforeMs:F3} -> {s.LatencyAfterMs:F3} ms ({s.Speedup:F2}x); {zeros}."),
+            hint: "Channel pruning removes whole channels and gives a smaller, faster file: \"method\": \"channel\" (or Method=\"channel\"), or \"method\": \"dynamic\" with \"dynamicPrune\": \"filter\".");
+    }
+
+    /// <summary>The PNG plots of this run in the intermediate folder (those written since <paramref name="since"/>).</summary>
+    private static List<string> Plots(BuildSpec spec, DateTime since)
+    {
+        string[] kinds = ["cosine", "histograms", "sensitivity"];
+        return [.. kinds.Select(k => Path.Combine(spec.IntermediateDirectory, $"{spec.Name}.{k}.png"))
+            .Where(p => File.Exists(p) && File.GetLastWriteTimeUtc(p) >= since.AddSeconds(-2))];
+    }
+
+    /// <summary>
+    /// What to loosen when the gate fails: the knob of the spec's method with a concrete lower value: the safe rate when
+    /// more than it was applied, else three quarters of what was applied (never a higher one, such as "knee", which is
+    /// at least the safe rate); or the search.
+    /// </summary>
+    internal static string GateHint(BuildSpec spec, double appliedRate, double safeRate = double.NaN)
+    {
+        static string Lower(string key, double applied, double safe)
         {
             double lower = Math.Floor(applied * 75) / 100;
             if (lower <= 0) lower = applied / 2;
+            if (double.IsFinite(safe) && safe > lower && safe < applied - 1e-4) lower = Math.Floor(safe * 10000) / 10000;
             return string.Create(CultureInfo.InvariantCulture,
-                $"Lower {key} below the {applied:0.####} applied, e.g. {lower:0.00##}; or raise fineTuneEpochs, or relax the gate.");
+                $"Lower {key} below the {applied:0.####} applied, e.g. {lower:0.00##}, or let \"pruneRate\": \"auto\" search for the largest that passes; or raise fineTuneEpochs, or relax the gate.");
         }
         return spec.Method switch
         {
-            "channel" => Lower("channelRatio", spec.ChannelRatio),
+            "channel" => Lower("channelRatio", spec.ChannelRatio, double.NaN),
             "layerwise" => "Lower the sparsities (or raise targetSize), raise fineTuneEpochs, or relax the gate.",
-            "dynamic" when spec.TargetSparsity is double target => Lower("targetSparsity", target),
-            _ => Lower("pruneRate", appliedRate),
+            "dynamic" when spec.TargetSparsity is double target => Lower("targetSparsity", target, double.NaN),
+            _ => Lower("pruneRate", appliedRate, safeRate),
         };
     }
 
@@ -340,63 +526,89 @@ public static class SpecJob
         return [.. files];
     }
 
-    /// <summary>Why the gate fails (null when it passes) and the spec key to point at.</summary>
-    internal static (string? Reason, string? Key) Gate(BuildSpec spec, double unpruned, double onnx)
+    /// <summary>Why the gate fails (null when it passes) and the spec key to point at; every failed condition is named.</summary>
+    internal static (string? Reason, string? Key) Gate(BuildSpec spec, double unpruned, double onnx, long bytes = 0, double speedup = double.NaN)
     {
         var c = CultureInfo.InvariantCulture;
+        var failures = new List<(string Reason, string Key)>();
         if (spec.MinAccuracy is double min && onnx < min)
-            return (string.Create(c, $"accuracy {onnx:F2}% is below minAccuracy {min}%"), "minAccuracy");
+            failures.Add((string.Create(c, $"accuracy {onnx:F2}% is below minAccuracy {min}%"), "minAccuracy"));
         if (spec.MaxAccuracyDrop is double drop && unpruned - onnx > drop)
-            return (string.Create(c, $"accuracy dropped {unpruned - onnx:F2} points ({unpruned:F2}% to {onnx:F2}%), more than maxAccuracyDrop {drop}"),
-                "maxAccuracyDrop");
-        return (null, null);
+            failures.Add((string.Create(c, $"accuracy dropped {unpruned - onnx:F2} points ({unpruned:F2}% to {onnx:F2}%), more than maxAccuracyDrop {drop}"),
+                "maxAccuracyDrop"));
+        if (spec.MaxRelativeAccuracyDrop is double relative && unpruned > 0 && (unpruned - onnx) / unpruned * 100 > relative)
+            failures.Add((string.Create(c, $"accuracy dropped {(unpruned - onnx) / unpruned * 100:F2}% of the unpruned {unpruned:F2}% (to {onnx:F2}%), more than maxRelativeAccuracyDrop {relative}%"),
+                "maxRelativeAccuracyDrop"));
+        if (spec.MaxBytes is long maxBytes && bytes > maxBytes)
+            failures.Add((string.Create(c, $"the artifact is {bytes:N0} bytes, more than maxBytes {maxBytes:N0}"), "maxBytes"));
+        if (spec.MinSpeedup is double minSpeedup && !(speedup >= minSpeedup))
+            failures.Add((string.Create(c, $"the artifact is {speedup:F2}x as fast as the unpruned model in ONNX Runtime, less than minSpeedup {minSpeedup}"), "minSpeedup"));
+        return failures.Count == 0 ? (null, null) : (string.Join("; ", failures.Select(f => f.Reason)), failures[0].Key);
     }
 
     private static PruneMethod MethodOf(BuildSpec spec) => PruningNames.Method(spec.Method) ?? PruneMethod.Global;
 
-    /// <summary>The two ONNX graphs profiled the same way, matched node by node (by name).</summary>
-    private static BuildReport.StructureReport Structure(string denseOnnx, string artifactOnnx, double latencyBefore, double latencyAfter)
+    /// <summary>Bins of the weight histogram.</summary>
+    private const int HistogramBins = 60;
+
+    /// <summary>
+    /// The unpruned model and the artifact (ONNX files) measured the same way: bytes, gzip bytes, parameters, nonzeros,
+    /// MACs per node, a shared weight histogram, and batch-1 latency in ONNX Runtime timed alternately (at least
+    /// <see cref="TimedRuns"/> runs each, more for small models, about <see cref="LatencySeconds"/> s in all).
+    /// </summary>
+    private static (BuildReport.StructureReport Structure, BuildReport.LatencyReport Latency, BuildReport.HistogramReport Histogram) Measure(
+        string denseOnnx, string artifactOnnx, BuildSpec spec, IDiagnosticSink sink, CancellationToken cancellationToken)
     {
-        var before = OnnxProfile.Measure(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(denseOnnx)));
-        var after = OnnxProfile.Measure(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(artifactOnnx)));
+        var denseProto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(denseOnnx));
+        var artifactProto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(artifactOnnx));
+        var before = OnnxProfile.Measure(denseProto);
+        var after = OnnxProfile.Measure(artifactProto);
+        var beforeFile = OnnxFileStats.Measure(denseOnnx, denseProto);
+        var afterFile = OnnxFileStats.Measure(artifactOnnx, artifactProto);
+        double limit = OnnxFileStats.MaxAbsWeight(denseProto);
+        var (countsBefore, zerosBefore) = OnnxFileStats.WeightHistogram(denseProto, limit, HistogramBins);
+        var (countsAfter, zerosAfter) = OnnxFileStats.WeightHistogram(artifactProto, limit, HistogramBins);
+
+        bool cuda = spec.Device == "cuda" || (spec.Device == "auto" && TorchRuntime.CudaAvailable());
+        var timing = OrtBenchmark.TimeAgainst(artifactOnnx, denseOnnx, TimedRuns,
+            new OrtSessionSettings { Device = cuda ? OrtDeviceKind.Cuda : OrtDeviceKind.Cpu, Threads = spec.Threads }, sink,
+            LatencySeconds, cancellationToken);
+        var latencyAfter = timing.LatencyMs;
+        var latencyBefore = timing.Baseline!.LatencyMs;
+        int runs = latencyAfter.Runs;
+        sink.Progress(string.Create(CultureInfo.InvariantCulture,
+            $"latency: ONNX Runtime ({timing.Device}) batch 1, alternating with the unpruned model over {runs} runs each: p50 {latencyAfter.P50:F3} ms (unpruned {latencyBefore.P50:F3} ms), p90 {latencyAfter.P90:F3} ms"));
+
         var afterByName = after.Nodes.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var layers = before.Nodes.Select(n =>
         {
             var a = afterByName.GetValueOrDefault(n.Name);
-            return new BuildReport.LayerReport(n.Name, n.OpType, n.Macs, a?.Macs, n.Parameters, a?.Parameters, n.OutputShape, a?.OutputShape);
+            return new BuildReport.LayerReport(n.Name, n.OpType, n.Macs, a?.Macs, n.Parameters, a?.Parameters, n.OutputShape, a?.OutputShape)
+            {
+                NonzerosBefore = beforeFile.NodeNonzeros.GetValueOrDefault(n.Name),
+                NonzerosAfter = a is null ? null : afterFile.NodeNonzeros.GetValueOrDefault(n.Name),
+            };
         }).ToList();
-        return new BuildReport.StructureReport(before.Macs, after.Macs, Ratio(before.Macs, after.Macs), before.Parameters,
-            after.Parameters, Ratio(before.Parameters, after.Parameters), latencyBefore, latencyAfter, Ratio(latencyBefore, latencyAfter), layers);
+        var structure = new BuildReport.StructureReport(before.Macs, after.Macs, Ratio(before.Macs, after.Macs), before.Parameters,
+            after.Parameters, Ratio(before.Parameters, after.Parameters), latencyBefore.P50, latencyAfter.P50,
+            Ratio(latencyBefore.P50, latencyAfter.P50), layers)
+        {
+            BytesBefore = beforeFile.Bytes,
+            BytesAfter = afterFile.Bytes,
+            GzipBytesBefore = beforeFile.GzipBytes,
+            GzipBytesAfter = afterFile.GzipBytes,
+            NonzerosBefore = beforeFile.Nonzeros,
+            NonzerosAfter = afterFile.Nonzeros,
+            LatencyRuns = runs,
+        };
+        sink.Progress(string.Create(CultureInfo.InvariantCulture,
+            $"structure: {structure.BytesBefore:N0} -> {structure.BytesAfter:N0} bytes (gzip {structure.GzipBytesBefore:N0} -> {structure.GzipBytesAfter:N0}), nonzero parameters {structure.NonzerosBefore:N0} -> {structure.NonzerosAfter:N0} of {structure.ParametersAfter:N0}, MACs {structure.MacsBefore:N0} -> {structure.MacsAfter:N0} ({structure.MacsRatio:F2}x), latency p50 {structure.LatencyBeforeMs:F3} -> {structure.LatencyAfterMs:F3} ms ({structure.Speedup:F2}x)"));
+        var latency = new BuildReport.LatencyReport(latencyAfter.P50, latencyAfter.P90, runs, 1, timing.Device);
+        var histogram = new BuildReport.HistogramReport(limit, countsBefore, countsAfter, zerosBefore, zerosAfter);
+        return (structure, latency, histogram);
     }
 
     private static double Ratio(double before, double after) => after > 0 ? before / after : double.PositiveInfinity;
-
-    private static BuildReport.LatencyReport MeasureLatency(string onnx, BuildSpec spec, IDiagnosticSink sink,
-        CancellationToken cancellationToken, string what = "")
-    {
-        bool cuda = spec.Device == "cuda" || (spec.Device == "auto" && TorchRuntime.CudaAvailable());
-        using var classifier = OrtClassifier.Load(onnx, new OrtSessionSettings
-        {
-            Device = cuda ? OrtDeviceKind.Cuda : OrtDeviceKind.Cpu,
-            Threads = spec.Threads,
-        }, sink);
-        using var runner = classifier.CreateRunner(1);
-        runner.Input.Clear();
-        for (int i = 0; i < WarmupRuns; i++) runner.Run();
-        var samples = new double[TimedRuns];
-        for (int i = 0; i < TimedRuns; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            runner.Run();
-            samples[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        var stats = LatencyStats.FromSamples(samples);
-        string device = classifier.Device == OrtDeviceKind.Cuda ? "cuda" : "cpu";
-        sink.Progress(string.Create(CultureInfo.InvariantCulture,
-            $"latency: {what}ONNX Runtime ({device}) batch 1: p50 {stats.P50:F3} ms, p90 {stats.P90:F3} ms over {TimedRuns} runs"));
-        return new BuildReport.LatencyReport(stats.P50, stats.P90, TimedRuns, 1, device);
-    }
 
     /// <summary><c>synthetic(train=..,test=..,seed=..)</c>, or the SHA-256 of a folder's files (relative names and contents).</summary>
     private static string DataHash(DataOptions data)

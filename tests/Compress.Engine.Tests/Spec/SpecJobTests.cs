@@ -56,6 +56,9 @@ public sealed class SpecJobTests : IDisposable
         Assert.True(report.Latency.P50Ms > 0 && report.Latency.P90Ms >= report.Latency.P50Ms);
         Assert.False(report.BaselineCached);
         Assert.Contains(sink.ProgressLines, l => l.StartsWith("train epoch 1/1", StringComparison.Ordinal));
+        Assert.Contains(sink.Diagnostics, d => d.Code == DiagnosticCode.ArtifactNotSmaller && d.Message.Contains("zero weights are still stored", StringComparison.Ordinal));
+        foreach (string view in new[] { "tiny.report.html", "tiny.report.md" })
+            Assert.True(File.Exists(_dir.Combine("project", "out", view)), view);
         foreach (string phase in new[] { "baseline:", "evaluate (unpruned)", "prune:", "fine-tune", "export:", "evaluate (onnx)", "latency:", "gate: passed", "report:" })
             Assert.Contains(sink.ProgressLines, l => l.StartsWith(phase, StringComparison.Ordinal));
 
@@ -70,7 +73,23 @@ public sealed class SpecJobTests : IDisposable
             foreach (string key in new[] { "unpruned", "pruned", "fineTuned", "onnx" })
                 Assert.InRange(r.GetProperty("accuracy").GetProperty(key).GetDouble(), 0, 100);
             Assert.True(r.GetProperty("gate").GetProperty("passed").GetBoolean());
-            Assert.Equal(_dir.Combine("project", "out"), r.GetProperty("options").GetProperty("outputDirectory").GetString());
+            // Every path relative to the project (the spec's folder): no machine path anywhere in the file.
+            Assert.Equal("out", r.GetProperty("options").GetProperty("outputDirectory").GetString());
+            Assert.Equal("tiny.json", r.GetProperty("options").GetProperty("specPath").GetString());
+            Assert.Equal("out/tiny.onnx", r.GetProperty("onnx").GetString());
+            Assert.DoesNotContain(_dir.Path, File.ReadAllText(reportPath), StringComparison.Ordinal);
+            // Honest artifact: sizes, gzip sizes, nonzeros before and after, latency timed alternately.
+            var s = r.GetProperty("structure");
+            Assert.Equal(new FileInfo(onnx).Length, s.GetProperty("bytesAfter").GetInt64());
+            Assert.True(s.GetProperty("gzipBytesAfter").GetInt64() < s.GetProperty("gzipBytesBefore").GetInt64() / 2, "zeros compress");
+            Assert.True(s.GetProperty("nonzerosAfter").GetInt64() < s.GetProperty("nonzerosBefore").GetInt64() / 2);
+            Assert.Equal(s.GetProperty("parametersBefore").GetInt64(), s.GetProperty("nonzerosBefore").GetInt64());
+            Assert.True(s.GetProperty("latencyRuns").GetInt32() >= SpecJob.TimedRuns);
+            Assert.Equal(101, r.GetProperty("curve").GetProperty("rates").GetArrayLength());
+            Assert.Contains(r.GetProperty("plots").EnumerateArray(), p => p.GetString() == "obj/tiny.cosine.png");
+            // Global pruning at the knee zeroes weights but removes none: the warning says so, with the figures.
+            var warning = Assert.Single(r.GetProperty("warnings").EnumerateArray());
+            Assert.Equal(DiagnosticCode.ArtifactNotSmaller, warning.GetProperty("code").GetString());
             Assert.Equal("tiny", r.GetProperty("options").GetProperty("name").GetString());
             Assert.True(r.GetProperty("macs").GetInt64() > 0);
             Assert.InRange(r.GetProperty("sparsity").GetDouble(), 0.01, 1);
@@ -115,8 +134,13 @@ public sealed class SpecJobTests : IDisposable
         // The ONNX artifact itself has the smaller shapes.
         var onnx = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(report.Onnx));
         Assert.Equal(2, onnx.Graph.Initializer.Single(t => t.Name.StartsWith("layer1.0.conv1", StringComparison.Ordinal) && t.Dims.Count == 4).Dims[0]);
-        Assert.Contains(sink.ProgressLines, l => l.StartsWith("structure: MACs", StringComparison.Ordinal));
+        Assert.Contains(sink.ProgressLines, l => l.StartsWith("structure: ", StringComparison.Ordinal) && l.Contains("MACs", StringComparison.Ordinal));
         Assert.False(File.Exists(_dir.Combine("project", "obj", "tiny.unpruned.onnx")));
+        // Smaller for real: the file shrinks, so no CMP0624.
+        Assert.True(s.BytesRatio > 2, s.BytesRatio.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(s.ParametersAfter, s.NonzerosAfter, 0.02 * s.ParametersAfter);
+        Assert.DoesNotContain(sink.Diagnostics, d => d.Code == DiagnosticCode.ArtifactNotSmaller);
+        Assert.Empty(report.Warnings);
     }
 
     [Fact]
@@ -174,7 +198,7 @@ public sealed class SpecJobTests : IDisposable
 
         Assert.Equal(CliApp.ErrorExitCode, code);
         // The gate error points at the minAccuracy value (line 12, column 18 of the spec WriteSpec writes).
-        Assert.Contains(spec + "(12,18): error CMP0623: Accuracy gate failed for 'tiny': accuracy ", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains(spec + "(12,18): error CMP0623: The gate failed for 'tiny': accuracy ", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("is below minAccuracy 99.9%", stderr.ToString(), StringComparison.Ordinal);
         Assert.Equal("previous artifact", File.ReadAllText(output));
         string rejected = _dir.Combine("project", "obj", "tiny.rejected.onnx");
@@ -186,7 +210,12 @@ public sealed class SpecJobTests : IDisposable
         Assert.False(gate.GetProperty("passed").GetBoolean());
         Assert.Equal(99.9, gate.GetProperty("minAccuracy").GetDouble());
         Assert.StartsWith("accuracy ", gate.GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Equal(rejected, json.RootElement.GetProperty("onnx").GetString());
+        // Paths in the report are relative to the project (the spec's folder here).
+        Assert.Equal("obj/tiny.rejected.onnx", json.RootElement.GetProperty("onnx").GetString());
+        Assert.Contains("tiny.report.html", stderr.ToString(), StringComparison.Ordinal);
+        string markdown = File.ReadAllText(_dir.Combine("project", "out", "tiny.report.md"));
+        Assert.Contains("❌ failed", markdown, StringComparison.Ordinal);
+        Assert.Contains("is below minAccuracy 99.9%", markdown, StringComparison.Ordinal);
         Assert.True(json.RootElement.GetProperty("accuracy").GetProperty("onnx").GetDouble() < 99.9);
         Assert.Equal(new FileInfo(rejected).Length, json.RootElement.GetProperty("fileBytes").GetInt64());
     }
@@ -217,21 +246,26 @@ public sealed class SpecJobTests : IDisposable
     }
 
     [Theory]
-    [InlineData("global", null, 0.4314, "Lower pruneRate below the 0.4314 applied, e.g. 0.32;")]
-    [InlineData("channel", null, 0.2, "Lower channelRatio below the 0.3 applied, e.g. 0.22;")]
-    [InlineData("dynamic", 0.6, 0.6, "Lower targetSparsity below the 0.6 applied, e.g. 0.45;")]
-    [InlineData("dynamic", null, 0.25, "Lower pruneRate below the 0.25 applied, e.g. 0.18;")]
-    [InlineData("global", null, 0.005, "Lower pruneRate below the 0.005 applied, e.g. 0.0025;")]
-    public void GateHint_NamesTheKnobOfTheMethodAndALowerValue(string method, double? target, double applied, string expected)
+    [InlineData("global", null, 0.4314, double.NaN, "Lower pruneRate below the 0.4314 applied, e.g. 0.32,")]
+    [InlineData("channel", null, 0.2, double.NaN, "Lower channelRatio below the 0.3 applied, e.g. 0.22,")]
+    [InlineData("dynamic", 0.6, 0.6, double.NaN, "Lower targetSparsity below the 0.6 applied, e.g. 0.45,")]
+    [InlineData("dynamic", null, 0.25, double.NaN, "Lower pruneRate below the 0.25 applied, e.g. 0.18,")]
+    [InlineData("global", null, 0.005, double.NaN, "Lower pruneRate below the 0.005 applied, e.g. 0.0025,")]
+    // Above the safe rate (the knee applied): the safe rate itself, which is lower than three quarters of the knee here.
+    [InlineData("global", null, 0.88, 0.6735, "Lower pruneRate below the 0.88 applied, e.g. 0.6735,")]
+    // The safe rate applied: three quarters of it.
+    [InlineData("global", null, 0.6735, 0.6735, "Lower pruneRate below the 0.6735 applied, e.g. 0.50,")]
+    public void GateHint_NamesTheKnobOfTheMethodAndALowerValue(string method, double? target, double applied, double safe, string expected)
     {
         var spec = new BuildSpec
         {
             SpecPath = "s.json", Name = "n", OutputDirectory = "o", IntermediateDirectory = "i", CacheDirectory = "c",
             Method = method, TargetSparsity = target,
         };
-        string hint = SpecJob.GateHint(spec, applied);
+        string hint = SpecJob.GateHint(spec, applied, safe);
         Assert.StartsWith(expected, hint, StringComparison.Ordinal);
         Assert.DoesNotContain("knee", hint, StringComparison.Ordinal);
+        Assert.Contains("\"pruneRate\": \"auto\"", hint, StringComparison.Ordinal);
     }
 
     [Fact]
