@@ -226,6 +226,45 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void SearchAndGateMetadata_IsWrittenToTheSpec_AndBadValuesAreCmp0602()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        item.SetMetadata("PruneRate", "auto");
+        item.SetMetadata("MaxTrials", "4");
+        item.SetMetadata("MaxRelativeAccuracyDrop", "1.5");
+        item.SetMetadata("MaxBytes", "2000000");
+        item.SetMetadata("MinSpeedup", "1.2");
+        var task = Task(item);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(task.IntermediateDirectory, "app.spec.json")));
+        var root = spec.RootElement;
+        Assert.Equal(("auto", 4, 1.5, 2_000_000L, 1.2), (root.GetProperty("pruneRate").GetString(), root.GetProperty("maxTrials").GetInt32(),
+            root.GetProperty("maxRelativeAccuracyDrop").GetDouble(), root.GetProperty("maxBytes").GetInt64(), root.GetProperty("minSpeedup").GetDouble()));
+
+        var bad = new TaskItem(_temp.File("other.onnx"));
+        bad.SetMetadata("MaxBytes", "lots");
+        bad.SetMetadata("MinSpeedup", "0");
+        Assert.False(Task(bad).Execute());
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("MaxBytes is 'lots'", StringComparison.Ordinal));
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("MinSpeedup is '0'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Execute_AzureLoggingCommandFromTheEngine_IsLoggedAsIsAtHighImportanceAndIsNoResult()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        var task = Task(item);
+        task.ProjectFullPath = Path.Combine(_temp.Path, "app.csproj");
+        FakeEngine(task, "echo '##vso[task.uploadsummary]/x/app.report.md' >&2; echo 'app: rate 0.3'");
+        Assert.True(task.Execute());
+        Assert.Contains(_engine.Messages, m => m.Message == "##vso[task.uploadsummary]/x/app.report.md" && m.Importance == MessageImportance.High);
+        Assert.Equal("app: rate 0.3", Assert.Single(task.Results).GetMetadata("Summary"));
+        // The reports' paths are relative to the project's folder, which the engine is told.
+        Assert.Contains("--project-dir " + _temp.Path, File.ReadAllLines(Path.Combine(_temp.Path, "captured.rsp")));
+    }
+
+    [Fact]
     public void Targets_SettingsFileListsEveryMetadataTheTaskReads()
     {
         // A metadata missing from the settings line would not rerun the model when it changes.

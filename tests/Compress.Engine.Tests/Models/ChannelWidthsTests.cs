@@ -151,9 +151,9 @@ public class ChannelWidthsTests
     [Fact]
     public void ModelOptions_Json_OmitsNullChannelsAndWritesGivenOnes()
     {
-        string plain = Reporting.JsonOutput.Serialize(TinyResNet);
+        string plain = Compress.Engine.Reporting.JsonOutput.Serialize(TinyResNet);
         Assert.DoesNotContain("channels", plain, StringComparison.Ordinal);
-        string pruned = Reporting.JsonOutput.Serialize(TinyResNet with { Channels = new Dictionary<string, int> { ["layer1.0.conv1"] = 3 } });
+        string pruned = Compress.Engine.Reporting.JsonOutput.Serialize(TinyResNet with { Channels = new Dictionary<string, int> { ["layer1.0.conv1"] = 3 } });
         Assert.Contains("\"layer1.0.conv1\": 3", pruned, StringComparison.Ordinal);
     }
 }

@@ -295,6 +295,12 @@ public sealed class BuildSpecParserTests : IDisposable
     [InlineData("{ \"method\": \"dynamic\", \"rampEnd\": 0 }", "'rampEnd'")]
     [InlineData("{ \"method\": \"dynamic\", \"dynamicPrune\": \"filters\", \"targetSparsity\": 0.5 }", "did you mean \"filter\"?")]
     [InlineData("{ \"decorrelationVariant\": \"literal\" }", "'decorrelationVariant' needs 'decorrelation' above 0")]
+    [InlineData("{ \"maxTrials\": 3 }", "'maxTrials' applies to 'pruneRate' \"auto\" only")]
+    [InlineData("{ \"pruneRate\": \"auto\", \"method\": \"layerwise\", \"sensitivity\": \"auto\" }", "'pruneRate' \"auto\" searches")]
+    [InlineData("{ \"pruneRate\": \"auto\", \"maxTrials\": 0 }", "'maxTrials'")]
+    [InlineData("{ \"maxRelativeAccuracyDrop\": 101 }", "'maxRelativeAccuracyDrop'")]
+    [InlineData("{ \"maxBytes\": 0 }", "'maxBytes'")]
+    [InlineData("{ \"minSpeedup\": \"fast\" }", "'minSpeedup'")]
     public void Parse_MethodKeysMisused_ReportCmp0622AtTheKey(string json, string message)
     {
         var (spec, diagnostics) = Parse(json);
@@ -317,5 +323,17 @@ public sealed class BuildSpecParserTests : IDisposable
         Assert.Equal((0.7, "literal", "raw"), (spec.Decorrelation, spec.DecorrelationVariant, spec.FilterRanking));
         var (defaults, _) = Parse("{ \"method\": \"dynamic\" }");
         Assert.Equal(("unstructured", null, 16, 0.75, 0.0), (defaults!.DynamicPrune, defaults.TargetSparsity, defaults.MaskInterval, defaults.RampEnd, defaults.Decorrelation));
+    }
+
+    [Fact]
+    public void Parse_SearchAndGates_ReadsAutoMaxTrialsAndTheRelativeSizeAndLatencyGates()
+    {
+        var (spec, diagnostics) = Parse("""
+            { "pruneRate": "auto", "maxTrials": 4, "maxRelativeAccuracyDrop": 1.5, "maxBytes": 1500000, "minSpeedup": 1.2, "method": "channel" }
+            """);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal(("auto", 4, 1.5, 1_500_000L, 1.2), (spec!.PruneRate, spec.MaxTrials, spec.MaxRelativeAccuracyDrop, spec.MaxBytes, spec.MinSpeedup));
+        var (defaults, _) = Parse("{ }");
+        Assert.Equal(("safe", 6, null, null, null), (defaults!.PruneRate, defaults.MaxTrials, defaults.MaxRelativeAccuracyDrop, defaults.MaxBytes, (double?)defaults.MinSpeedup));
     }
 }

@@ -221,6 +221,57 @@ public sealed class SpecJobTests : IDisposable
     }
 
     [Fact]
+    public void Run_PruneRateAuto_FindsALowerRateThatPassesWhereTheKneeFails_AndReportsEveryTrial()
+    {
+        ColourImageFolder.Write(_dir.Combine("project", "colours"));
+        string path = _dir.Combine("project", "auto.json");
+        File.WriteAllText(path, """
+            {
+              "name": "auto",
+              "model": { "architecture": "resnet18-cifar", "widthMultiplier": 0.0625, "classes": 4 },
+              "data": "colours",
+              "baselineEpochs": 3,
+              "fineTuneEpochs": 0,
+              "pruneRate": "auto",
+              "maxTrials": 4,
+              "maxAccuracyDrop": 2,
+              "outputDirectory": "out",
+              "intermediateDirectory": "obj",
+              "cacheDirectory": "cache"
+            }
+            """);
+        var sink = new CollectingSink();
+
+        var report = SpecJob.Run(path, sink);
+
+        var search = report.Search!;
+        Assert.Equal("pruneRate", search.Knob);
+        Assert.Equal(report.Rate.Knee, search.Upper);
+        // The knee (the first trial) fails the gate; bisection finds a lower rate that passes, and that one is shipped.
+        Assert.False(search.Trials[0].Passed, search.Trials[0].Reason);
+        Assert.Equal(report.Rate.Knee, search.Trials[0].Rate);
+        Assert.InRange(search.Trials.Count, 2, 4);
+        var chosen = search.Trials.Where(t => t.Passed).MaxBy(t => t.Rate)!;
+        Assert.Equal(chosen.Rate, search.Chosen);
+        Assert.Equal(chosen.Rate, report.Rate.Value);
+        Assert.True(chosen.Rate < report.Rate.Knee);
+        Assert.All(search.Trials.Where(t => t.Rate > chosen.Rate), t => Assert.False(t.Passed));
+        Assert.True(report.Gate.Passed);
+        Assert.Equal(chosen.AccuracyOnnx, report.Accuracy.Onnx);
+        Assert.True(report.Accuracy.Unpruned - report.Accuracy.Onnx <= 2);
+        Assert.StartsWith("auto", report.Rate.Source, StringComparison.Ordinal);
+        // The shipped file is the chosen trial's; no trial or candidate file is left behind.
+        Assert.True(File.Exists(_dir.Combine("project", "out", "auto.onnx")));
+        Assert.Empty(Directory.GetFiles(_dir.Combine("project", "obj"), "*.onnx"));
+        Assert.Contains(sink.ProgressLines, l => l.StartsWith("search: chose pruneRate", StringComparison.Ordinal));
+        string html = File.ReadAllText(_dir.Combine("project", "out", "auto.report.html"));
+        Assert.Contains("id=\"search-plot\"", html, StringComparison.Ordinal);
+        string markdown = File.ReadAllText(_dir.Combine("project", "out", "auto.report.md"));
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"chose **{chosen.Rate:0.####}**"), markdown, StringComparison.Ordinal);
+        Assert.Equal(search.Trials.Count, markdown.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\| \d+ \| ")));
+    }
+
+    [Fact]
     public void Run_CorruptWeights_ReportsCmp0103AtTheWeightsLineOfTheSpec()
     {
         string spec = WriteSpec(",\n  \"weights\": \"w.safetensors\"");
@@ -243,6 +294,24 @@ public sealed class SpecJobTests : IDisposable
         Assert.Equal("maxAccuracyDrop", key);
         Assert.Equal("accuracy dropped 2.50 points (90.00% to 87.50%), more than maxAccuracyDrop 2", reason);
         Assert.Equal("minAccuracy", SpecJob.Gate(spec, 90, 49.99).Key);
+    }
+
+    [Fact]
+    public void Gate_RelativeSizeAndLatency_NameEveryFailedConditionAndPointAtTheFirst()
+    {
+        var spec = new BuildSpec
+        {
+            SpecPath = "s.json", Name = "n", OutputDirectory = "o", IntermediateDirectory = "i", CacheDirectory = "c",
+            MaxRelativeAccuracyDrop = 2, MaxBytes = 1000, MinSpeedup = 1.5,
+        };
+        Assert.Equal((null, null), SpecJob.Gate(spec, 90, 88.3, 1000, 1.5));
+        // 90 -> 88: 2.22% of 90, above 2%.
+        var (reason, key) = SpecJob.Gate(spec, 90, 88, 1001, 1.2);
+        Assert.Equal("maxRelativeAccuracyDrop", key);
+        Assert.Equal("accuracy dropped 2.22% of the unpruned 90.00% (to 88.00%), more than maxRelativeAccuracyDrop 2%; " +
+            "the artifact is 1,001 bytes, more than maxBytes 1,000; the artifact is 1.20x as fast as the unpruned model in ONNX Runtime, less than minSpeedup 1.5", reason);
+        Assert.Equal("maxBytes", SpecJob.Gate(spec, 90, 90, 2000, 2).Key);
+        Assert.Equal("minSpeedup", SpecJob.Gate(spec, 90, 90, 10, double.NaN).Key);
     }
 
     [Theory]
