@@ -29,6 +29,8 @@ switch (name)
         return OnnxImportBenchmark.RunPhasesChild(rest);
     case "dynamic-pruning":
         return DynamicPruningExperiment.Run(rest);
+    case "identical-latency":
+        return IdenticalGraphsLatency.Run(rest);
     case "onnx-training":
         return OnnxTrainingBenchmark.Run(rest);
     case "all":
@@ -37,6 +39,6 @@ switch (name)
         OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|identical-latency|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
         return 2;
 }

@@ -137,7 +137,7 @@ public static class SpecJob
         if (NotSmallerWarning(prune, structure) is Diagnostic notSmaller)
         {
             sink.Report(notSmaller);
-            warnings.Add(new BuildReport.WarningReport(notSmaller.Code, notSmaller.Message));
+            warnings.Add(new BuildReport.WarningReport(notSmaller.Code, notSmaller.Hint is null ? notSmaller.Message : notSmaller.Message + " " + notSmaller.Hint));
         }
 
         string accepted = Path.Combine(spec.OutputDirectory, spec.Name + ".onnx");
