@@ -89,7 +89,7 @@ public static class OrtBenchmark
                 Threads = candidate.Threads,
                 Optimization = candidate.Optimization,
                 Baseline = baseline,
-                Ratio = baseline is null ? null : Compare(candidate, baseline),
+                Ratio = baseline is null ? null : Compare(candidate, baseline) with { Speedup = PairedSpeedup(samples[1], samples[0]) },
             };
         }
         finally
@@ -106,7 +106,7 @@ public static class OrtBenchmark
     /// Batch-1 latency of <paramref name="candidate"/> against <paramref name="baseline"/> (ONNX files), timed alternately,
     /// without accuracy: what the prune job's, the comparison's and the build report's before/after figures use. With
     /// <paramref name="seconds"/>, more runs (up to 20 x <paramref name="runs"/>) until about that much timing (see
-    /// <see cref="OrtBenchmarkOptions.Seconds"/>).
+    /// <see cref="OrtBenchmarkOptions.Seconds"/>). The sessions' threads do not spin between runs.
     /// </summary>
     public static OrtBenchmarkResult TimeAgainst(string candidate, string baseline, int runs, OrtSessionSettings? session,
         IDiagnosticSink sink, double? seconds, CancellationToken ct = default) => Run(new OrtBenchmarkOptions
@@ -117,7 +117,9 @@ public static class OrtBenchmark
             BatchSizes = [1],
             Runs = runs,
             Warmup = Math.Min(10, runs),
-            Session = session ?? new OrtSessionSettings(),
+            // Two sessions alternate: neither's threads may spin on the cores the other's run needs (measured: identical
+            // graphs read 0.96 to 1.04x with spinning, 0.99 to 1.01x without; docs/benchmarks.md).
+            Session = (session ?? new OrtSessionSettings()) with { AllowSpinning = false },
             Seconds = seconds,
         }, sink, ct);
 
@@ -137,9 +139,19 @@ public static class OrtBenchmark
             candidate.Accuracy is double a && baseline.Accuracy is double b ? a - b : null);
     }
 
+    /// <summary>Median over rounds of baseline time / candidate time (round i of each ran back to back).</summary>
+    internal static double PairedSpeedup(IReadOnlyList<double> baseline, IReadOnlyList<double> candidate)
+    {
+        int n = Math.Min(baseline.Count, candidate.Count);
+        var ratios = new double[n];
+        for (int i = 0; i < n; i++) ratios[i] = baseline[i] / candidate[i];
+        Array.Sort(ratios);
+        return n == 0 ? double.NaN : n % 2 == 1 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+    }
+
     /// <summary>
     /// Seconds of each timed run of each model: warm-up runs first, then run i of model 0, run i of model 1, ... so
-    /// the models alternate. Inputs are filled once with a fixed pattern; the loop itself allocates nothing.
+    /// the models alternate; odd rounds run the models in reverse order, so neither always runs first (warm caches). Inputs are filled once with a fixed pattern; the loop itself allocates nothing.
     /// </summary>
     private static double[][] TimeAlternating(List<OrtClassifier> models, int batch, int warmup, int runs, double? seconds,
         CancellationToken ct)
@@ -168,8 +180,9 @@ public static class OrtBenchmark
             for (int i = 0; i < runs; i++)
             {
                 ct.ThrowIfCancellationRequested();
-                for (int m = 0; m < runners.Count; m++)
+                for (int k = 0; k < runners.Count; k++)
                 {
+                    int m = i % 2 == 0 ? k : runners.Count - 1 - k;
                     long start = Stopwatch.GetTimestamp();
                     runners[m].Run();
                     times[m][i] = Stopwatch.GetElapsedTime(start).TotalSeconds;

@@ -271,13 +271,18 @@ public sealed class OrtClassifier : IDisposable
         return (session, OrtDeviceKind.Cpu);
     }
 
-    private static SessionOptions CreateOptions(OrtSessionSettings settings) => new()
+    private static SessionOptions CreateOptions(OrtSessionSettings settings)
     {
-        IntraOpNumThreads = settings.Threads,
-        InterOpNumThreads = 1,
-        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-        GraphOptimizationLevel = settings.GraphOptimizationLevel,
-    };
+        var options = new SessionOptions
+        {
+            IntraOpNumThreads = settings.Threads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = settings.GraphOptimizationLevel,
+        };
+        if (!settings.AllowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
 
     private static (string Input, string Output, ImageShape Shape, int Classes, int? FixedBatch) Validate(string path,
         InferenceSession session)

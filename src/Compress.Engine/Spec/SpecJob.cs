@@ -591,7 +591,7 @@ public static class SpecJob
         }).ToList();
         var structure = new BuildReport.StructureReport(before.Macs, after.Macs, Ratio(before.Macs, after.Macs), before.Parameters,
             after.Parameters, Ratio(before.Parameters, after.Parameters), latencyBefore.P50, latencyAfter.P50,
-            Ratio(latencyBefore.P50, latencyAfter.P50), layers)
+            timing.Ratio!.Speedup, layers)
         {
             BytesBefore = beforeFile.Bytes,
             BytesAfter = afterFile.Bytes,
