@@ -50,7 +50,7 @@ public sealed class SensitivityCommandTests : IDisposable
         Assert.Equal(root.GetProperty("denseAccuracy").GetDouble(), written.RootElement.GetProperty("denseAccuracy").GetDouble());
         Assert.Equal(layers[1].GetProperty("points")[1].GetProperty("loss").GetDouble(),
             written.RootElement.GetProperty("layers")[1].GetProperty("points")[1].GetProperty("loss").GetDouble());
-        PngAssert.IsPng(plot, 1200, 700);
+        PngAssert.IsPng(plot, 1200, Engine.Analysis.SensitivityPlot.HeightFor(2));
         PngAssert.OnlyFiles(_dir, "tiny.safetensors", "scan.json", "scan.png");
         Assert.Contains("sensitivity [2/2] fc.weight", err, StringComparison.Ordinal); // progress on stderr
     }
