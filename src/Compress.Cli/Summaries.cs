@@ -17,7 +17,7 @@ internal static class Summaries
         string size = s is null
             ? string.Create(CultureInfo.InvariantCulture, $"{report.FileBytes:N0} bytes")
             : string.Create(CultureInfo.InvariantCulture,
-                $"{s.BytesBefore:N0} -> {s.BytesAfter:N0} bytes (gzip {s.GzipBytesBefore:N0} -> {s.GzipBytesAfter:N0}), {s.Speedup:F2}x faster, {s.MacsRatio:F2}x fewer MACs");
+                $"{s.BytesBefore:N0} -> {s.BytesAfter:N0} bytes (gzip {s.GzipBytesBefore:N0} -> {s.GzipBytesAfter:N0}), nonzero parameters {s.NonzerosBefore:N0} -> {s.NonzerosAfter:N0}, {s.Speedup:F2}x faster, {s.MacsRatio:F2}x fewer MACs");
         return string.Create(CultureInfo.InvariantCulture,
             $"{report.Name}: rate {report.Rate.Value:F4} ({report.Rate.Source}), ONNX accuracy {report.Accuracy.Onnx:F2}% (unpruned {report.Accuracy.Unpruned:F2}%), {size}; wrote {report.Onnx} and {report.Name}.report.html");
     }

@@ -61,6 +61,11 @@ internal static class RunCommand
         {
             Description = "With --spec: the folder the reports' paths are relative to (the build step passes the project's; default: the spec's folder).",
         };
+        var pruneRate = new Option<string?>("--prune-rate")
+        {
+            Description = "With --spec: replaces the spec's pruneRate: a number in [0, 1], knee, safe, or auto (search for the largest rate that passes the gate).",
+        };
+        var maxTrials = new Option<int?>("--max-trials") { Description = "With --spec: replaces the spec's maxTrials (trials of the auto search, 1 to 50)." };
         var heartbeat = new Option<int?>("--heartbeat")
         {
             Description = "Seconds: when no progress line has been written for that long, write one that repeats the last (\"still: ...\").",
@@ -69,6 +74,8 @@ internal static class RunCommand
         command.Add(dependencyFile);
         command.Add(heartbeat);
         command.Add(projectDir);
+        command.Add(pruneRate);
+        command.Add(maxTrials);
         command.SetAction(r =>
         {
             if (r.GetValue(spec) is string specPath)
@@ -81,6 +88,7 @@ internal static class RunCommand
                 var parsed = Engine.Spec.BuildSpecParser.Load(specPath, sink).WithOverrides(r.GetValue(artifactName), r.GetValue(artifactDir),
                     r.GetValue(intermediateDir), r.GetValue(cacheDir));
                 if (r.GetValue(projectDir) is string project) parsed = parsed with { ProjectDirectory = Path.GetFullPath(project) };
+                parsed = Overrides(parsed, r.GetValue(pruneRate), r.GetValue(maxTrials));
                 var report = Engine.Spec.SpecJob.Run(parsed, sink, context.Cancellation);
                 if (r.GetValue(dependencyFile) is string dependencies)
                 {
@@ -91,6 +99,9 @@ internal static class RunCommand
                 else context.Out.WriteLine(Summaries.BuildResultLine(report));
                 return 0;
             }
+            if (r.GetValue(pruneRate) is not null || r.GetValue(maxTrials) is not null)
+                throw new CompressException(DiagnosticCode.InvalidOption, "--prune-rate and --max-trials apply to run --spec only.",
+                    hint: "Use --rate for the main job, or give --spec FILE.json.");
             var result = MainJob.Run(new MainJob.Options
             {
                 Model = new Engine.Models.ModelOptions
@@ -116,5 +127,26 @@ internal static class RunCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The command line's --prune-rate and --max-trials over the spec's pruneRate and maxTrials.</summary>
+    private static Engine.Spec.BuildSpec Overrides(Engine.Spec.BuildSpec spec, string? rate, int? trials)
+    {
+        if (rate is not null)
+        {
+            string text = rate.Trim().ToLowerInvariant();
+            if (text is not ("auto" or "knee" or "safe")) _ = Engine.Pruning.PruneRateParser.Parse(text); // CMP0301 when not a rate
+            spec = spec with { PruneRate = text };
+        }
+        if (trials is int n)
+        {
+            if (n is < 1 or > 50)
+                throw new CompressException(DiagnosticCode.InvalidOption, $"--max-trials must be 1 to 50; got {n}.", hint: "The default is 6.");
+            spec = spec with { MaxTrials = n };
+        }
+        if (spec.PruneRate == "auto" && spec.Method == "layerwise")
+            throw new CompressException(DiagnosticCode.InvalidOption, "--prune-rate auto searches pruneRate, channelRatio or targetSparsity; the layerwise method takes its sparsities from the spec.",
+                spec.SpecPath, "Use another method, or targetSize with sensitivity auto.");
+        return spec;
     }
 }

@@ -272,6 +272,31 @@ public sealed class SpecJobTests : IDisposable
     }
 
     [Fact]
+    public void CliRunSpec_PruneRateAutoOnTheCommandLine_ReplacesTheSpecsRate_AndBadValuesAreCoded()
+    {
+        string spec = WriteSpec(",\n  \"minAccuracy\": 0", fineTuneEpochs: 0);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        int code = CliApp.Run(["run", "--spec", spec, "--prune-rate", "auto", "--max-trials", "2", "--json"], stdout, stderr);
+
+        Assert.True(code == 0, stderr.ToString());
+        using var json = JsonDocument.Parse(stdout.ToString());
+        var search = json.RootElement.GetProperty("search");
+        // The knee (the first trial) passes a gate of 0%: the search ends there.
+        Assert.Equal(1, search.GetProperty("trials").GetArrayLength());
+        Assert.Equal(2, search.GetProperty("maxTrials").GetInt32());
+        Assert.StartsWith("auto", json.RootElement.GetProperty("rate").GetProperty("source").GetString(), StringComparison.Ordinal);
+
+        var bad = new StringWriter();
+        Assert.Equal(CliApp.ErrorExitCode, CliApp.Run(["run", "--spec", spec, "--prune-rate", "lots"], new StringWriter(), bad));
+        Assert.Contains("error CMP0301", bad.ToString(), StringComparison.Ordinal);
+        var trials = new StringWriter();
+        Assert.NotEqual(0, CliApp.Run(["run", "--spec", spec, "--prune-rate", "auto", "--max-trials", "0"], new StringWriter(), trials));
+        Assert.Contains("error CMP0001: --max-trials must be 1 to 50", trials.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_CorruptWeights_ReportsCmp0103AtTheWeightsLineOfTheSpec()
     {
         string spec = WriteSpec(",\n  \"weights\": \"w.safetensors\"");
