@@ -19,6 +19,9 @@ public static class TorchRuntime
             hint: "Use cpu, cuda or auto."),
     };
 
+    /// <summary>libtorch's intra-op thread count when it was loaded (what <see cref="SetThreads"/> restores for 0).</summary>
+    private static int _defaultThreads;
+
     /// <summary>
     /// Makes sure the native library is loaded; throws <see cref="CompressException"/> (CMP0002) with the cause when it
     /// cannot be.
@@ -32,6 +35,7 @@ public static class TorchRuntime
             {
                 // Touching torch runs its static initialiser, which loads libLibTorchSharp and libtorch.
                 using var probe = torch.zeros(1);
+                _defaultThreads = torch.get_num_threads();
                 _loaded = true;
             }
             catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
@@ -86,14 +90,19 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Sets the intra-op thread count (0 = leave libtorch's default).</summary>
+    /// <summary>
+    /// Sets the intra-op thread count; 0 means libtorch's default (its count when first loaded), restored even after an
+    /// earlier job of the same process chose another: results depend on the thread count (summation order), so a job
+    /// that asks for the default must not inherit a previous job's setting.
+    /// </summary>
     public static void SetThreads(int threads)
     {
         EnsureLoaded();
         if (threads < 0)
             throw new CompressException(DiagnosticCode.InvalidOption, $"Thread count {threads} is negative.",
                 hint: "Use 0 for the default or a positive count.");
-        if (threads > 0) torch.set_num_threads(threads);
+        int wanted = threads > 0 ? threads : _defaultThreads;
+        if (wanted > 0 && torch.get_num_threads() != wanted) torch.set_num_threads(wanted);
     }
 
     private static string FirstLine(string s)

@@ -59,9 +59,14 @@ public class TorchRuntimeTests
         int before = torch.get_num_threads();
         try
         {
+            TorchRuntime.SetThreads(0);
+            int libtorchDefault = torch.get_num_threads();
             TorchRuntime.SetThreads(1);
             Assert.Equal(1, torch.get_num_threads());
             Assert.Equal(DiagnosticCode.InvalidOption, Assert.Throws<CompressException>(() => TorchRuntime.SetThreads(-2)).Code);
+            // 0 is libtorch's default again, not whatever an earlier job of the process set (results depend on the count).
+            TorchRuntime.SetThreads(0);
+            Assert.Equal(libtorchDefault, torch.get_num_threads());
         }
         finally
         {

@@ -28,7 +28,7 @@ internal static class ColourImageFolder
                         for (int x = 0; x < size; x++)
                         {
                             var b = Colours[c];
-                            byte Noisy(byte v) => (byte)Math.Clamp(v + random.Next(-60, 61), 0, 255);
+                            byte Noisy(byte v) => (byte)Math.Clamp(v + random.Next(-30, 31), 0, 255);
                             bitmap.SetPixel(x, y, new SKColor(Noisy(b.Red), Noisy(b.Green), Noisy(b.Blue)));
                         }
                     using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
