@@ -71,15 +71,16 @@ public static class ExportJob
     }
 
     /// <summary>
-    /// The metadata every export carries: architecture, classes, width, BatchNorm folding, engine version and the
-    /// SHA-256 of the source weights file, then <paramref name="extra"/> (which wins on equal keys).
+    /// The metadata every export carries: architecture (an imported model's file name, never its path: the artifact is
+    /// shipped, and the same inputs give the same bytes in any checkout), classes, width, BatchNorm folding, engine
+    /// version and the SHA-256 of the source weights file, then <paramref name="extra"/> (which wins on equal keys).
     /// </summary>
     internal static Dictionary<string, string> StandardMetadata(ClassifierModel model, string weightsPath, bool foldedBatchNorm,
         IReadOnlyDictionary<string, string>? extra = null)
     {
         var metadata = new Dictionary<string, string>
         {
-            ["compress.architecture"] = model.Options.Architecture,
+            ["compress.architecture"] = model.Options.IsOnnx ? Path.GetFileName(model.Options.Architecture) : model.Options.Architecture,
             ["compress.batchnorm_folded"] = foldedBatchNorm ? "true" : "false",
             ["compress.classes"] = model.Options.Classes.ToString(CultureInfo.InvariantCulture),
             ["compress.width_multiplier"] = model.Options.WidthMultiplier.ToString("R", CultureInfo.InvariantCulture),

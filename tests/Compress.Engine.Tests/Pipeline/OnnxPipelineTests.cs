@@ -59,6 +59,10 @@ public class OnnxPipelineTests
         Assert.Equal("RGB", metadata["compress.preprocess.channel_order"]);
         Assert.Equal("true", metadata["compress.preprocess.embedded"]);
         Assert.StartsWith("[\"ant\",\"bee\"", metadata["compress.labels"], StringComparison.Ordinal);
+        // The shipped file names its source by file name only: no folder of this machine in it.
+        Assert.Equal("mobilenet_v2-op17-bnkept.onnx", metadata["compress.architecture"]);
+        Assert.DoesNotContain(metadata.Values, v => v.Contains(Path.DirectorySeparatorChar + "tmp" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            || v.Contains(Path.GetDirectoryName(OnnxImportFixtures.Get("mobilenet_v2-op17-bnkept.onnx").Path)!, StringComparison.Ordinal));
         // The artifact takes raw pixels and classifies the test photos exactly as the fine-tuned model did.
         Assert.Equal(result.AccuracyAfterFinetune, result.AccuracyOnnx!.Value, 6);
         Assert.NotNull(result.Import);
