@@ -6,7 +6,8 @@ namespace Compress.Cli;
 
 /// <summary>
 /// The <c>compress</c> command line. Results go to <c>stdout</c>; progress, warnings and errors to <c>stderr</c> in the
-/// canonical <c>origin: error CMPxxxx: text</c> form. Exit codes: 0 success, 1 error, 2 usage error, 130 cancelled.
+/// canonical <c>origin: error CMPxxxx: text</c> form. Exit codes: 0 success, 1 error, 2 usage error (CMP0001), 130
+/// cancelled (Ctrl+C), 143 stopped by SIGTERM.
 /// </summary>
 public static class CliApp
 {
@@ -16,6 +17,8 @@ public static class CliApp
     public const int UsageExitCode = 2;
     /// <summary>Exit code when the run was cancelled (Ctrl+C).</summary>
     public const int CancelledExitCode = 130;
+    /// <summary>Exit code when the run was stopped by SIGTERM (128 + 15).</summary>
+    public const int TerminatedExitCode = 143;
 
     /// <summary>Parses and runs <paramref name="args"/>.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
@@ -55,12 +58,28 @@ public static class CliApp
         catch (CompressException e)
         {
             stderr.WriteLine(e.Format());
-            return ErrorExitCode;
+            // A bad option or value is a usage error, whichever command found it.
+            return e.Code == DiagnosticCode.InvalidOption ? UsageExitCode : ErrorExitCode;
         }
         catch (OperationCanceledException)
         {
             sink.Report(Diagnostic.Error(DiagnosticCode.Cancelled, "Cancelled; no output was written or replaced."));
             return CancelledExitCode;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Never a stack trace for users: one coded line (the trace with COMPRESS_DEBUG=1, for a bug report).
+            bool debug = Environment.GetEnvironmentVariable("COMPRESS_DEBUG") == "1";
+            sink.Report(Diagnostic.Error(DiagnosticCode.InternalError,
+                $"Internal error ({e.GetType().Name}): {FirstLine(e.Message)}" + (debug ? Environment.NewLine + e : ""),
+                hint: "This is a bug in compress: please report it with the command line and, if you can, the input (COMPRESS_DEBUG=1 prints the stack trace)."));
+            return ErrorExitCode;
+        }
+    }
+
+    private static string FirstLine(string text)
+    {
+        int i = text.IndexOfAny(['\r', '\n']);
+        return i < 0 ? text : text[..i];
     }
 }

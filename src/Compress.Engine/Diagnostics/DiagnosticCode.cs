@@ -18,8 +18,10 @@ public static class DiagnosticCode
     public const string OutputWriteFailed = "CMP0004";
     /// <summary>An input file or folder does not exist.</summary>
     public const string FileNotFound = "CMP0005";
-    /// <summary>The operation was cancelled.</summary>
+    /// <summary>The operation was cancelled (Ctrl+C, SIGTERM, MSBuild cancel).</summary>
     public const string Cancelled = "CMP0006";
+    /// <summary>An internal error: an exception the engine did not expect (a bug; reported without a stack trace unless COMPRESS_DEBUG=1).</summary>
+    public const string InternalError = "CMP0007";
 
     /// <summary>Unknown model architecture name.</summary>
     public const string UnknownArchitecture = "CMP0101";

@@ -136,6 +136,10 @@ internal static class SafetensorsFile
     {
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         JsonDocument doc;
+        // Byte 8 is the header's first (after its 8-byte length).
+        if (Utf8Input.FirstInvalid(header) is var (bad, _, _))
+            throw Corrupt(path, string.Create(CultureInfo.InvariantCulture,
+                $"its JSON header is not valid UTF-8: byte {bad + 8} (0x{header[(int)bad]:X2}) does not start a valid character (a tensor name or metadata value written in another encoding, or a damaged file)"));
         try
         {
             doc = JsonDocument.Parse(header.AsMemory().TrimEnd((byte)' '));

@@ -286,7 +286,8 @@ public static class CompareJob
         if (!File.Exists(file)) return null;
         try
         {
-            return JsonSerializer.Deserialize<CompareCell>(File.ReadAllText(file), JsonOutput.Options);
+            byte[] bytes = File.ReadAllBytes(file);
+            return Utf8Input.FirstInvalid(bytes) is null ? JsonSerializer.Deserialize<CompareCell>(bytes, JsonOutput.Options) : null;
         }
         catch (JsonException)
         {

@@ -64,7 +64,10 @@ public static class MaskPlanFile
         Document? document;
         try
         {
-            document = JsonSerializer.Deserialize<Document>(File.ReadAllBytes(path), JsonOutput.Options);
+            byte[] bytes = File.ReadAllBytes(path);
+            if (Utf8Input.FirstInvalid(bytes) is var (offset, line, column))
+                throw Invalid(path, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"it is not valid UTF-8 (byte {offset}, line {line}, column {column})"));
+            document = JsonSerializer.Deserialize<Document>(bytes, JsonOutput.Options);
         }
         catch (JsonException e)
         {

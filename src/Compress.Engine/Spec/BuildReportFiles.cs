@@ -38,9 +38,11 @@ public static class BuildReportFiles
             throw new CompressException(DiagnosticCode.InvalidReportFile, $"The report file '{full}' does not exist.", full,
                 "Give the <name>.report.json a build wrote (next to its ONNX file).");
         JsonDocument document;
+        byte[] bytes = File.ReadAllBytes(full);
+        Utf8Input.Check(bytes, DiagnosticCode.InvalidReportFile, full, "report file");
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(full), new JsonDocumentOptions { AllowTrailingCommas = true });
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {

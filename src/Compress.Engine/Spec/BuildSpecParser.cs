@@ -69,6 +69,13 @@ public static class BuildSpecParser
         string full = Path.GetFullPath(path);
         var diagnostics = new List<Diagnostic>();
         if (utf8.StartsWith("\uFEFF"u8)) utf8 = utf8[3..];
+        if (Utf8Input.FirstInvalid(utf8) is var (offset, badLine, badColumn))
+        {
+            diagnostics.Add(Diagnostic.Error(DiagnosticCode.SpecSyntaxError, string.Create(CultureInfo.InvariantCulture,
+                $"The spec is not valid UTF-8: byte {offset} (0x{utf8[(int)offset]:X2}) does not start a valid character."),
+                full, "Save the spec as UTF-8 (JSON text must be UTF-8).", badLine, badColumn));
+            return (null, diagnostics);
+        }
         Node root;
         try
         {

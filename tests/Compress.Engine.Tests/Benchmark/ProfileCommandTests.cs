@@ -124,7 +124,7 @@ public sealed class ProfileCommandTests
     {
         var (code, _, err) = Run("profile", "--model", "lenet5", "--latency", "--runs", "0");
 
-        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Equal(CliApp.UsageExitCode, code);
         Assert.Contains("error CMP0001", err, StringComparison.Ordinal);
     }
 }

@@ -39,7 +39,7 @@ public class CliAppTests
     public void RunSpec_ZeroHeartbeat_ExitsWithCmp0001()
     {
         var (code, _, err) = Run("run", "--spec", "/nonexistent/m.json", "--heartbeat", "0");
-        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Equal(CliApp.UsageExitCode, code);
         Assert.Contains("error CMP0001: --heartbeat must be a positive number of seconds; got 0.", err, StringComparison.Ordinal);
     }
 

@@ -27,7 +27,7 @@ public class OnnxModelCommandTests
     public void Evaluate_BuiltInModelWithoutWeights_Cmp0001SaysWhy()
     {
         var (code, _, err) = CliRunner.Run("evaluate", "--model", "lenet5");
-        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Equal(CliApp.UsageExitCode, code);
         Assert.Contains("error CMP0001", err, StringComparison.Ordinal);
         Assert.Contains(".onnx", err, StringComparison.Ordinal);
     }

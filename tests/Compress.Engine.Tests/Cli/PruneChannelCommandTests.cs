@@ -42,7 +42,7 @@ public class PruneChannelCommandTests
     public void Prune_ChannelOptionsWithoutChannelMethod_ExitsWithCmp0001()
     {
         var (code, _, err) = CliRunner.Run("prune", "--model", Model, "--channel-ratio", "0.3");
-        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Equal(CliApp.UsageExitCode, code);
         Assert.Contains("error CMP0001", err, StringComparison.Ordinal);
         Assert.Contains("--method channel", err, StringComparison.Ordinal);
     }
@@ -94,7 +94,7 @@ public class PruneChannelCommandTests
     public void Prune_UnstructuredOptionsWithoutUnstructuredMethod_ExitsWithCmp0001(string option, string value)
     {
         var (code, _, err) = CliRunner.Run("prune", "--model", Model, option, value);
-        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Equal(CliApp.UsageExitCode, code);
         Assert.Contains("error CMP0001", err, StringComparison.Ordinal);
         Assert.Contains("--method unstructured", err, StringComparison.Ordinal);
     }
@@ -103,7 +103,8 @@ public class PruneChannelCommandTests
     public void Prune_StepsWithoutIterativeSchedule_ExitsWithCmp0001()
     {
         var (code, _, err) = CliRunner.Run("prune", "--method", "unstructured", "--model", Model, "--steps", "3");
-        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Equal(CliApp.UsageExitCode, code);
+        Assert.Contains("error CMP0001", err, StringComparison.Ordinal);
         Assert.Contains("--schedule iterative", err, StringComparison.Ordinal);
     }
 

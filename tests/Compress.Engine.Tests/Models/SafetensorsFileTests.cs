@@ -162,6 +162,28 @@ public sealed class SafetensorsFileTests : IDisposable
         Assert.Equal(path, e.FilePath);
     }
 
+    [Theory]
+    [InlineData("key")]
+    [InlineData("metadata")]
+    public void ReadSafetensors_InvalidUtf8InTheHeader_ThrowsCmp0103WithTheByteOffset(string where)
+    {
+        // A Latin-1 byte inside a tensor name or a metadata value: not UTF-8, so not JSON.
+        string header = where == "key" ? GoodHeader.Replace("\"w\"", "\"w\u00ff\"", StringComparison.Ordinal)
+            : "{\"__metadata__\":{\"note\":\"caf\u00ff\"}," + GoodHeader[1..];
+        string path = Write(header, GoodData());
+        byte[] bytes = File.ReadAllBytes(path);
+        // Write encoded U+00FF as UTF-8 (C3 BF); make it the single byte FF instead.
+        int at = Array.IndexOf(bytes, (byte)0xC3);
+        byte[] broken = [.. bytes[..at], 0xFF, .. bytes[(at + 2)..]];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(broken, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes) - 1);
+        File.WriteAllBytes(path, broken);
+
+        var e = AssertCorrupt(path);
+
+        Assert.Contains($"byte {at} (0xFF)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not valid UTF-8", e.Message, StringComparison.Ordinal);
+    }
+
     private static byte[] GoodData()
     {
         var data = new byte[24];

@@ -336,4 +336,21 @@ public sealed class BuildSpecParserTests : IDisposable
         var (defaults, _) = Parse("{ }");
         Assert.Equal(("safe", 6, null, null, null), (defaults!.PruneRate, defaults.MaxTrials, defaults.MaxRelativeAccuracyDrop, defaults.MaxBytes, (double?)defaults.MinSpeedup));
     }
+
+    [Theory]
+    [InlineData("{\n  \"name\": \"a\u00ffb\"\n}", 2, 13)]
+    [InlineData("{\n  \"na\u00ffme\": \"x\"\n}", 2, 6)]
+    public void Parse_InvalidUtf8InAKeyOrValue_IsCmp0620AtItsLineAndColumn(string text, int line, int column)
+    {
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        int at = Array.IndexOf(utf8, (byte)0xC3);
+        byte[] broken = [.. utf8[..at], 0xFF, .. utf8[(at + 2)..]];
+
+        var (spec, diagnostics) = BuildSpecParser.Parse(_dir.Combine("bad.json"), broken);
+
+        Assert.Null(spec);
+        var error = Assert.Single(diagnostics);
+        Assert.Equal((DiagnosticCode.SpecSyntaxError, line, column), (error.Code, error.Line, error.Column));
+        Assert.Contains("not valid UTF-8", error.Message, StringComparison.Ordinal);
+    }
 }

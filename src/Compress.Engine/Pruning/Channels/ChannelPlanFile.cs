@@ -40,7 +40,10 @@ public static class ChannelPlanFile
         List<ChannelPlanEntry>? entries;
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            byte[] bytes = File.ReadAllBytes(path);
+            if (Utf8Input.FirstInvalid(bytes) is var (offset, line, column))
+                throw Invalid(path, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"it is not valid UTF-8 (byte {offset}, line {line}, column {column})"));
+            using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw Invalid(path, "it is not a JSON object");
             JsonElement array = default;

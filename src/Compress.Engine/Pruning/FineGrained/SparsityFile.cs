@@ -30,6 +30,7 @@ public static class SparsityFile
     public static IReadOnlyDictionary<string, double> Parse(string path, ReadOnlySpan<byte> utf8)
     {
         if (utf8.StartsWith("\uFEFF"u8)) utf8 = utf8[3..];
+        Utf8Input.Check(utf8, DiagnosticCode.SparsityFileSyntaxError, path, "sparsity file");
         var lines = new LineIndex(utf8);
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });

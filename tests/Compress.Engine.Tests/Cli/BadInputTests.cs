@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Compress.Cli;
+using Compress.Engine.Tests.Data;
+
+namespace Compress.Engine.Tests.Cli;
+
+/// <summary>
+/// Bad inputs and signals at the command line: each gives one coded line (no stack trace), the documented exit code, and
+/// leaves no file behind.
+/// </summary>
+public sealed class BadInputTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("train --model resnet18-cifar --data synthetic --output OUT/x.safetensors --threads -1", "Thread count -1 is negative")]
+    [InlineData("train --model resnet18-cifar --data synthetic --output OUT/x.safetensors --device tpu", "Unknown device 'tpu'")]
+    [InlineData("bench --onnx OUT/missing.onnx --batch 0", "Batch sizes must be positive")]
+    [InlineData("run --prune-rate auto", "--prune-rate and --max-trials apply to run --spec only")]
+    public void InvalidOptionValue_FoundByTheCommand_IsAUsageErrorWithExitCode2(string commandLine, string expected)
+    {
+        string[] args = commandLine.Replace("OUT", _dir.Path, StringComparison.Ordinal).Split(' ');
+
+        var (code, _, err) = CliRunner.Run(args);
+
+        Assert.Equal(CliApp.UsageExitCode, code);
+        Assert.Contains("error CMP0001: " + expected, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_dir.Path));
+    }
+
+    [Theory]
+    [InlineData("spec value", "{ \"name\": \"a\u00ffb\" }", "run --spec FILE", "error CMP0620: The spec is not valid UTF-8: byte 12 (0xFF)")]
+    [InlineData("spec key", "{ \"na\u00ffme\": \"x\" }", "run --spec FILE", "error CMP0620: The spec is not valid UTF-8: byte 5 (0xFF)")]
+    [InlineData("report", "{ \"name\": \"caf\u00ff\", \"accuracy\": {}, \"gate\": {} }", "report FILE", "error CMP0625: The report file is not valid UTF-8: byte 14 (0xFF)")]
+    public void InvalidUtf8InAJsonInput_IsCodedAtItsPosition_NotAStackTrace(string what, string text, string commandLine, string expected)
+    {
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        int at = Array.IndexOf(utf8, (byte)0xC3);
+        string file = _dir.Combine("input.json");
+        File.WriteAllBytes(file, [.. utf8[..at], 0xFF, .. utf8[(at + 2)..]]);
+        string[] args = commandLine.Split(' ').Select(a => a == "FILE" ? file : a).ToArray();
+
+        var (code, _, err) = CliRunner.Run(args);
+
+        Assert.True(code == CliApp.ErrorExitCode, what + ": " + err);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.Contains(file + "(1,", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.Single(Directory.GetFiles(_dir.Path));
+    }
+
+    [Fact]
+    public void Sigterm_DuringTraining_StopsWithCmp0006AndExitCode143_AndWritesNothing()
+    {
+        string apphost = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "compress.exe" : "compress");
+        if (OperatingSystem.IsWindows()) return; // no SIGTERM to send there: Ctrl+C is tested in-process
+        string output = _dir.Combine("w.safetensors");
+        var start = new ProcessStartInfo(apphost) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in new[] { "train", "--model", "resnet18-cifar", "--width-multiplier", "0.25", "--data", "synthetic",
+                     "--synthetic-train", "4000", "--synthetic-test", "100", "--epochs", "5", "--output", output })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var err = new System.Text.StringBuilder();
+        var training = new ManualResetEventSlim();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (err) err.AppendLine(e.Data);
+            if (e.Data.StartsWith("train epoch", StringComparison.Ordinal)) training.Set();
+        };
+        process.BeginErrorReadLine();
+        process.StandardOutput.ReadToEndAsync();
+        Assert.True(training.Wait(TimeSpan.FromMinutes(3)), "training did not start: " + err);
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.True(process.WaitForExit(60_000), "the engine did not stop within 60 s of SIGTERM");
+        process.WaitForExit();
+
+        Assert.Equal(CliApp.TerminatedExitCode, process.ExitCode);
+        string text;
+        lock (err) text = err.ToString();
+        Assert.Contains("error CMP0006: Cancelled", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_dir.Path));
+    }
+}
