@@ -58,6 +58,12 @@ public static class DatasetLoader
             (kind, splits) = LoadFolder(folder, target);
         }
         var train = splits.Train;
+        foreach (var (name, split) in new[] { ("train", splits.Train), ("test", splits.Test) })
+            if (split.Count == 0)
+                throw new CompressException(DiagnosticCode.EmptyDatasetSplit,
+                    $"The {name} split of {split.Source} has no images: there is nothing to {(name == "train" ? "train or fine-tune on" : "measure accuracy on")}.",
+                    spec.Equals(SyntheticSpec, StringComparison.OrdinalIgnoreCase) ? null : Path.GetFullPath(spec),
+                    $"Add images to the {name} split (for an image folder: {name}/<class>/*.png), or use 'synthetic'.");
         sink?.Progress(string.Create(CultureInfo.InvariantCulture,
             $"Loaded {kind} data from {train.Source}: {train.Count} train, {splits.Test.Count} test images of " +
             $"{train.Shape}, {train.ClassCount} classes"));

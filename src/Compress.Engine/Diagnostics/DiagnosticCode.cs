@@ -64,6 +64,8 @@ public static class DiagnosticCode
     public const string ImageDecodeFailed = "CMP0204";
     /// <summary>Dataset does not fit the model (channels, size or class count).</summary>
     public const string DatasetModelMismatch = "CMP0205";
+    /// <summary>A dataset split (train or test) has no images: nothing to train on, or an accuracy of nothing.</summary>
+    public const string EmptyDatasetSplit = "CMP0206";
 
     /// <summary>Prune rate outside [0, 1] or not a number, 'knee' or 'safe'.</summary>
     public const string InvalidRate = "CMP0301";

@@ -52,6 +52,25 @@ public sealed class BadInputTests : IDisposable
         Assert.Single(Directory.GetFiles(_dir.Path));
     }
 
+    [Theory]
+    [InlineData("test", "error CMP0206: The test split of ")]
+    // The image-folder reader finds an empty train folder first.
+    [InlineData("train", "error CMP0201: ")]
+    public void EmptySplit_IsACodedErrorNamingIt_AndTrainWritesNothing(string empty, string expected)
+    {
+        string data = Spec.ColourImageFolder.Write(_dir.Combine("colours"), trainPerClass: 4, testPerClass: 2);
+        foreach (string file in Directory.GetFiles(Path.Combine(data, empty), "*.png", SearchOption.AllDirectories)) File.Delete(file);
+        string output = _dir.Combine("w.safetensors");
+
+        var (code, _, err) = CliRunner.Run("train", "--model", "resnet18-cifar", "--width-multiplier", "0.0625", "--classes", "4",
+            "--data", data, "--epochs", "1", "--output", output);
+
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.Contains(data, err, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
     [Fact]
     public void Sigterm_DuringTraining_StopsWithCmp0006AndExitCode143_AndWritesNothing()
     {
