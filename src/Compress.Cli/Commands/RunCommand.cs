@@ -85,6 +85,10 @@ internal static class RunCommand
                         hint: "Leave it out for no heartbeat.");
                 using var beating = r.GetValue(heartbeat) is int seconds ? new HeartbeatSink(context.Sink, TimeSpan.FromSeconds(seconds)) : null;
                 IDiagnosticSink sink = beating is null ? context.Sink : beating;
+                if (r.GetValue(artifactName) is string name && !Engine.Spec.BuildSpec.IsValidName(name))
+                    throw new CompressException(DiagnosticCode.InvalidOption,
+                        $"--artifact-name must be a file name without folders, control characters or any of <>:\"/\\|?* (got \"{name}\").",
+                        hint: "Use letters, digits, '-', '_' and '.'.");
                 var parsed = Engine.Spec.BuildSpecParser.Load(specPath, sink).WithOverrides(r.GetValue(artifactName), r.GetValue(artifactDir),
                     r.GetValue(intermediateDir), r.GetValue(cacheDir));
                 if (r.GetValue(projectDir) is string project) parsed = parsed with { ProjectDirectory = Path.GetFullPath(project) };

@@ -24,7 +24,7 @@ public sealed record Diagnostic(DiagnosticSeverity Severity, string Code, string
     public string Format()
     {
         var sb = new StringBuilder();
-        sb.Append(FilePath ?? "compress");
+        sb.Append(FilePath is null ? "compress" : OneLine(FilePath));
         if (Line is int line)
         {
             sb.Append('(').Append(line.ToString(CultureInfo.InvariantCulture));
@@ -32,8 +32,27 @@ public sealed record Diagnostic(DiagnosticSeverity Severity, string Code, string
             sb.Append(')');
         }
         sb.Append(": ").Append(Severity == DiagnosticSeverity.Error ? "error " : "warning ").Append(Code).Append(": ");
-        sb.Append(Message.Replace('\n', ' '));
-        if (!string.IsNullOrEmpty(Hint)) sb.Append(' ').Append(Hint.Replace('\n', ' '));
+        sb.Append(OneLine(Message));
+        if (!string.IsNullOrEmpty(Hint)) sb.Append(' ').Append(OneLine(Hint));
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> on one line: line breaks become spaces, and every other control or line-separator
+    /// character (\r, \u0085, \u2028, \u2029 ...) is written as \uXXXX, so text from user input (a spec's name, a
+    /// path) can never start a second line that a line-based reader (the MSBuild task) would take for a diagnostic.
+    /// </summary>
+    public static string OneLine(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029')) return text;
+        var sb = new StringBuilder(text.Length + 8);
+        foreach (char c in text)
+        {
+            if (c == '\n') sb.Append(' ');
+            else if (char.IsControl(c) || c is '\u2028' or '\u2029') sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            else sb.Append(c);
+        }
         return sb.ToString();
     }
 }

@@ -12,6 +12,6 @@ public sealed class TextWriterSink(TextWriter writer) : IDiagnosticSink
 
     public void Progress(string message)
     {
-        lock (_gate) writer.WriteLine(message);
+        lock (_gate) writer.WriteLine(Diagnostic.OneLine(message));
     }
 }

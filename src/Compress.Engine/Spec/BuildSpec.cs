@@ -14,6 +14,14 @@ public sealed record BuildSpec
     /// <summary>Artifact base name: <c>&lt;name&gt;.onnx</c> and <c>&lt;name&gt;.report.json</c>. Default: the spec file's name.</summary>
     public required string Name { get; init; }
 
+    /// <summary>
+    /// Whether <paramref name="name"/> can name the artifacts on every platform: not empty, no control character, none
+    /// of Windows' reserved <c>&lt;&gt;:"/\|?*</c>, not <c>.</c> or <c>..</c>, no trailing dot or space.
+    /// </summary>
+    public static bool IsValidName(string name) =>
+        !string.IsNullOrWhiteSpace(name) && name is not ("." or "..") && !name.EndsWith('.') && !name.EndsWith(' ') && name.Length <= 200
+        && !name.Any(c => char.IsControl(c) || c is '<' or '>' or ':' or '"' or '/' or '\\' or '|' or '?' or '*' or '\u2028' or '\u2029');
+
     /// <summary>Architecture, width and classes. Default resnet18-cifar at width 0.25, 10 classes (as <c>compress run</c>).</summary>
     public ModelOptions Model { get; init; } = new() { Architecture = "resnet18-cifar", WidthMultiplier = 0.25 };
 

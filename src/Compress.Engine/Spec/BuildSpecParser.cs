@@ -124,8 +124,9 @@ public static class BuildSpecParser
             var values = Properties(root, "", TopKeys);
             var defaults = new BuildSpec { SpecPath = specPath, Name = "x", OutputDirectory = "", IntermediateDirectory = "", CacheDirectory = "" };
             string name = String(values, "name") ?? Path.GetFileNameWithoutExtension(specPath);
-            if (values.TryGetValue("name", out var nameNode) && (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0))
-                Error(DiagnosticCode.InvalidSpecValue, $"'name' must be a non-empty file name (got \"{name}\").", nameNode.Location);
+            if (values.TryGetValue("name", out var nameNode) && !BuildSpec.IsValidName(name))
+                Error(DiagnosticCode.InvalidSpecValue, $"'name' must be a non-empty file name without folders, control characters or any of <>:\"/\\|?* (got \"{name}\").",
+                    nameNode.Location, "Use letters, digits, '-', '_' and '.', e.g. \"classifier\".");
 
             var model = defaults.Model;
             if (values.TryGetValue("model", out var modelNode) && modelNode.Kind == JsonTokenType.String)

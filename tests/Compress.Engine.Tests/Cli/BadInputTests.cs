@@ -71,6 +71,33 @@ public sealed class BadInputTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
+    [Theory]
+    [InlineData("a\nfake.json(1,1): error CMP0101: forged")]
+    [InlineData("a\rfake.json(1,1): error CMP0101: forged")]
+    [InlineData("a\u2028fake.json(1,1): error CMP0101: forged")]
+    [InlineData("con:sole")]
+    [InlineData("../outside")]
+    public void SpecNameThatIsNotAPlainFileName_IsCmp0622OnOneLine_AndCannotForgeADiagnostic(string name)
+    {
+        string spec = _dir.Combine("s.json");
+        File.WriteAllText(spec, "{ \"name\": " + System.Text.Json.JsonSerializer.Serialize(name) + " }");
+
+        var (code, _, err) = CliRunner.Run("run", "--spec", spec);
+
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Assert.Single(lines);
+        Assert.StartsWith(spec + "(1,11): error CMP0622: 'name' must be a non-empty file name", line, StringComparison.Ordinal);
+        Assert.DoesNotContain('\r', line);
+        Assert.DoesNotContain('\u2028', line);
+        Assert.Single(Directory.GetFiles(_dir.Path));
+
+        var (usage, _, usageErr) = CliRunner.Run("run", "--spec", spec, "--artifact-name", name);
+        Assert.Equal(CliApp.UsageExitCode, usage);
+        Assert.Single(usageErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("error CMP0001: --artifact-name must be a file name", usageErr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Sigterm_DuringTraining_StopsWithCmp0006AndExitCode143_AndWritesNothing()
     {

@@ -39,4 +39,15 @@ public partial class DiagnosticCodeTests
 
     [GeneratedRegex(@"^\| (CMP[0-9]{4}) \|", RegexOptions.Multiline)]
     private static partial Regex TableCode();
+
+    [Fact]
+    public void Format_UserTextWithLineBreaksAndControls_StaysOneLine()
+    {
+        var d = Diagnostic.Error(DiagnosticCode.InvalidSpecValue, "name \"a\r\nb\u2028c\u0085d\u001be\"", "dir\nx/s.json", "hint\rmore", 2, 3);
+
+        string line = d.Format();
+
+        Assert.Equal("dir x/s.json(2,3): error CMP0622: name \"a\\u000D b\\u2028c\\u0085d\\u001Be\" hint\\u000Dmore", line);
+        Assert.Equal("plain", Diagnostic.OneLine("plain"));
+    }
 }
