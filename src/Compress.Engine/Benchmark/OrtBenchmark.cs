@@ -208,8 +208,8 @@ public static class OrtBenchmark
         if (options.Warmup < 0)
             throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
                 $"--warmup must be 0 or more (got {options.Warmup})."));
-        if (options.Session.Threads < 0)
+        if (options.Session.Threads < 0 || options.Session.Threads > Runtime.TorchRuntime.MaxThreads)
             throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
-                $"--threads must be 0 (ONNX Runtime's choice) or positive (got {options.Session.Threads})."));
+                $"--threads must be 0 (ONNX Runtime's choice) or 1 to {Runtime.TorchRuntime.MaxThreads} (got {options.Session.Threads})."));
     }
 }

@@ -35,13 +35,29 @@ public static class ModelFactory
     {
         var canonical = Canonicalize(options);
         ChannelWidths.Validate(canonical, Layout(canonical));
+        var graph = Graph(canonical);
+        // Checked on the description, before libtorch allocates anything: an absurd width is a coded error, not an abort.
+        double elements = graph.StateShapes.Values.Sum(shape => shape.Aggregate(1.0, (n, d) => n * d));
+        if (elements > MaxParameters)
+            throw new CompressException(DiagnosticCode.InvalidModelOption, string.Create(CultureInfo.InvariantCulture,
+                $"{canonical.Architecture} at width {canonical.WidthMultiplier:R} with {canonical.Classes} classes would have {elements:N0} parameters ({elements * 4 / 1e9:N1} GB), more than the {MaxParameters:N0} this engine builds."),
+                hint: "Use a width multiplier such as 0.25, 0.5 or 1 (the published size), and the class count of your data.");
 
         TorchRuntime.EnsureLoaded();
         var initialization = canonical.Architecture is "vgg-cifar" or "lenet5"
             ? ModelInitialization.TorchDefault
             : ModelInitialization.KaimingNormalFanOut;
-        return new ClassifierModel(canonical, Input(canonical), Graph(canonical), initialization);
+        return new ClassifierModel(canonical, Input(canonical), graph, initialization);
     }
+
+    /// <summary>The most classes a built-in model may have: 100,000.</summary>
+    public const int MaxClasses = 100_000;
+
+    /// <summary>The most parameters a built-in model may have: 2^31 (8.6 GB of float32 weights, before gradients and optimiser state).</summary>
+    public const long MaxParameters = 1L << 31;
+
+    /// <summary>The largest width multiplier: 64 (ResNet-18 at width 64 already exceeds <see cref="MaxParameters"/>).</summary>
+    public const double MaxWidthMultiplier = 64;
 
     /// <summary>The natural input of a canonical architecture.</summary>
     internal static InputShape Input(ModelOptions canonical) => canonical.Architecture switch
@@ -77,11 +93,15 @@ public static class ModelFactory
                 $"'{options.Architecture}' is an ONNX file, not a built-in architecture; this step needs one of: {string.Join(", ", Architectures)}.",
                 hint: "Imported models are created by ModelLoader (the commands' --model); channel widths apply to built-in architectures.");
         string name = Canonical(options.Architecture);
-        if (!double.IsFinite(options.WidthMultiplier) || options.WidthMultiplier <= 0)
+        if (!double.IsFinite(options.WidthMultiplier) || options.WidthMultiplier <= 0 || options.WidthMultiplier > MaxWidthMultiplier)
             throw new CompressException(DiagnosticCode.InvalidModelOption,
                 $"Width multiplier {options.WidthMultiplier.ToString("R", CultureInfo.InvariantCulture)} is not a " +
-                "positive finite number.",
+                $"positive finite number up to {MaxWidthMultiplier.ToString(CultureInfo.InvariantCulture)}.",
                 hint: "Use a width multiplier > 0, e.g. 1 for the published size or 0.25 for a quarter of the channels.");
+        if (options.Classes > MaxClasses)
+            throw new CompressException(DiagnosticCode.InvalidModelOption,
+                $"Class count {options.Classes.ToString(CultureInfo.InvariantCulture)} is more than {MaxClasses.ToString(CultureInfo.InvariantCulture)}.",
+                hint: "Give the class count of your data (10 for CIFAR-10 and MNIST, 1000 for ImageNet).");
         if (options.Classes < 2)
             throw new CompressException(DiagnosticCode.InvalidModelOption,
                 $"Class count {options.Classes.ToString(CultureInfo.InvariantCulture)} is less than 2.",

@@ -19,6 +19,9 @@ public static class TorchRuntime
             hint: "Use cpu, cuda or auto."),
     };
 
+    /// <summary>The most intra-op threads <see cref="SetThreads"/> accepts: 1024.</summary>
+    public const int MaxThreads = 1024;
+
     /// <summary>libtorch's intra-op thread count when it was loaded (what <see cref="SetThreads"/> restores for 0).</summary>
     private static int _defaultThreads;
 
@@ -101,6 +104,10 @@ public static class TorchRuntime
         if (threads < 0)
             throw new CompressException(DiagnosticCode.InvalidOption, $"Thread count {threads} is negative.",
                 hint: "Use 0 for the default or a positive count.");
+        if (threads > MaxThreads)
+            throw new CompressException(DiagnosticCode.InvalidOption,
+                $"Thread count {threads} is more than {MaxThreads}: each thread is a real OS thread, and more than the cores only slows training.",
+                hint: "Use 0 (one per core, the default) or at most the number of cores.");
         int wanted = threads > 0 ? threads : _defaultThreads;
         if (wanted > 0 && torch.get_num_threads() != wanted) torch.set_num_threads(wanted);
     }

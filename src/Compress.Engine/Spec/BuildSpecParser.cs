@@ -143,8 +143,8 @@ public static class BuildSpecParser
                     var m = Properties(modelNode, "model.", ModelKeys);
                     string? architecture = String(m, "model.architecture");
                     if (architecture is not null) architecture = Architecture(architecture, m["model.architecture"].Location);
-                    double? width = Number(m, "model.widthMultiplier", 1e-9, double.MaxValue, "a number > 0", DiagnosticCode.InvalidModelOption);
-                    int? classes = Integer(m, "model.classes", 2, int.MaxValue, "an integer >= 2", DiagnosticCode.InvalidModelOption);
+                    double? width = Number(m, "model.widthMultiplier", 1e-9, ModelFactory.MaxWidthMultiplier, "a number > 0 and at most 64", DiagnosticCode.InvalidModelOption);
+                    int? classes = Integer(m, "model.classes", 2, ModelFactory.MaxClasses, "an integer from 2 to 100000", DiagnosticCode.InvalidModelOption);
                     model = new ModelOptions
                     {
                         Architecture = architecture ?? model.Architecture,
@@ -177,7 +177,7 @@ public static class BuildSpecParser
                 MaxTrials = Integer(values, "maxTrials", 1, 50, "an integer from 1 to 50") ?? defaults.MaxTrials,
                 Device = DeviceValue(values),
                 Seed = Integer(values, "seed", int.MinValue, int.MaxValue, "an integer") ?? 0,
-                Threads = Integer(values, "threads", 0, 4096, "an integer >= 0 (0 = one per core)") ?? 0,
+                Threads = Integer(values, "threads", 0, Runtime.TorchRuntime.MaxThreads, "an integer from 0 (one per core) to 1024") ?? 0,
                 OutputDirectory = FullPath(String(values, "outputDirectory") ?? Path.Combine("bin", "compress")),
                 IntermediateDirectory = FullPath(String(values, "intermediateDirectory") ?? Path.Combine("obj", "compress")),
                 CacheDirectory = "",

@@ -19,6 +19,8 @@ public sealed class BadInputTests : IDisposable
     [InlineData("train --model resnet18-cifar --data synthetic --output OUT/x.safetensors --device tpu", "Unknown device 'tpu'")]
     [InlineData("bench --onnx OUT/missing.onnx --batch 0", "Batch sizes must be positive")]
     [InlineData("run --prune-rate auto", "--prune-rate and --max-trials apply to run --spec only")]
+    [InlineData("train --model resnet18-cifar --data synthetic --output OUT/x.safetensors --threads 100000", "Thread count 100000 is more than 1024")]
+    [InlineData("bench --onnx OUT/missing.onnx --threads 5000", "--threads must be 0 (ONNX Runtime's choice) or 1 to 1024")]
     public void InvalidOptionValue_FoundByTheCommand_IsAUsageErrorWithExitCode2(string commandLine, string expected)
     {
         string[] args = commandLine.Replace("OUT", _dir.Path, StringComparison.Ordinal).Split(' ');
@@ -96,6 +98,20 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(CliApp.UsageExitCode, usage);
         Assert.Single(usageErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("error CMP0001: --artifact-name must be a file name", usageErr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1e308", "Width multiplier 1E+308 is not a positive finite number up to 64")]
+    [InlineData("1e6", "Width multiplier 1000000 is not a positive finite number up to 64")]
+    [InlineData("60", "resnet18-cifar at width 60 with 10 classes would have 40,168,577,310 parameters (160.7 GB)")]
+    public void AbsurdModelSize_IsCmp0102BeforeAnyAllocation(string width, string expected)
+    {
+        var (code, _, err) = CliRunner.Run("train", "--model", "resnet18-cifar", "--width-multiplier", width, "--data", "synthetic",
+            "--output", _dir.Combine("w.safetensors"));
+
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains("error CMP0102: " + expected, err, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_dir.Path));
     }
 
     [Fact]
