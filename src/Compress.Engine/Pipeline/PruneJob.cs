@@ -191,7 +191,7 @@ public static class PruneJob
                 }
                 if (options.FineTune.Decorrelation > 0)
                     metadata["compress.decorrelation"] = options.FineTune.Decorrelation.ToString("R", c) + " " + Pruning.PruningNames.NameOf(options.FineTune.DecorrelationVariant);
-                sink.Progress($"export: verified, compacted ONNX to {options.OnnxOutputPath}");
+                sink.Progress($"export: compacting and verifying ONNX against TorchSharp, to {options.OnnxOutputPath}");
                 model.eval();
                 var preprocessing = run.Preprocessing(options.EmbedPreprocessing);
                 var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
@@ -201,6 +201,7 @@ public static class PruneJob
                     Preprocessing = preprocessing,
                 });
                 export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
+                sink.Progress(string.Create(c, $"export: verified (ONNX Runtime matches TorchSharp: max relative difference {export.MaxRelativeDifference:G3}), wrote {export.Output}"));
                 timings["export"] = Lap(clock);
                 // The artifact itself, not the training copy: its accuracy on the same split, in ONNX Runtime.
                 using var onnx = Benchmark.OrtClassifier.Load(export.Output, sink: sink);

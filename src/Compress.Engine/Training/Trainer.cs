@@ -91,7 +91,7 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                 if (!double.IsFinite(lossValue))
                     throw new CompressException(DiagnosticCode.TrainingDiverged,
                         string.Create(CultureInfo.InvariantCulture, $"Training diverged: the loss became {lossValue} in {phase} epoch {epoch}, step {step + 1}."),
-                        hint: "Lower the learning rate (--lr) or check the data.");
+                        hint: DivergenceHint(phase));
                 lossSum += lossValue * batch.Count;
                 correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
                 seen += batch.Count;
@@ -102,6 +102,15 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
             }
             epochs.Add(new EpochResult(epoch, lossSum / Math.Max(seen, 1), 100.0 * correct / Math.Max(seen, 1),
                 meter.ImagesPerSecond, meter.Seconds, CurrentLearningRate(optimizer)));
+            // Weights can turn non-finite while the loss still reads finite (an overflow in one layer): caught here, named,
+            // rather than later as an export that does not match ONNX Runtime.
+            using (var check = NewDisposeScope())
+            {
+                foreach (var (name, parameter) in model.named_parameters())
+                    if (!parameter.isfinite().all().item<bool>())
+                        throw new CompressException(DiagnosticCode.TrainingDiverged, string.Create(CultureInfo.InvariantCulture,
+                            $"Training diverged: '{name}' holds NaN or infinite values after {phase} epoch {epoch}."), hint: DivergenceHint(phase));
+            }
             hook?.AfterEpoch(epoch);
         }
         hook?.AfterTraining();
@@ -131,4 +140,9 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
 
     private static double CurrentLearningRate(optim.Optimizer optimizer) =>
         optimizer.ParamGroups.Select(g => g.LearningRate).FirstOrDefault();
+
+    /// <summary>What to lower: the option of the phase that diverged (the baseline's --lr, or fine-tuning's --finetune-lr).</summary>
+    private static string DivergenceHint(string phase) => phase == "train"
+        ? "Lower the learning rate (--lr) or check the data."
+        : "Lower the fine-tuning learning rate (--finetune-lr; the build step fine-tunes with the paper's 0.001) or check the data and the weights.";
 }

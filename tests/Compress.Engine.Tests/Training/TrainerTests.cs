@@ -100,15 +100,19 @@ public class TrainerTests
         Assert.Equal(DiagnosticCode.InvalidTrainingOption, e.Code);
     }
 
-    [Fact]
-    public void Train_HugeLearningRate_ThrowsDivergedCmp0402()
+    [Theory]
+    [InlineData("train", "(--lr)")]
+    [InlineData("fine-tune", "(--finetune-lr;")]
+    public void Train_HugeLearningRate_ThrowsDivergedCmp0402NamingThePhasesLearningRate(string phase, string option)
     {
         using var model = ModelLoader.Create(TinySetup.TinyResNet, null, CPU, 0);
         var data = TinySetup.Data;
         var options = Quick with { Sgd = new SgdOptions { LearningRate = 1e30, Momentum = 0.9 } };
         var e = Assert.Throws<CompressException>(() =>
-            new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), options));
+            new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), options, phase: phase));
         Assert.Equal(DiagnosticCode.TrainingDiverged, e.Code);
+        Assert.Contains(phase + " epoch 1", e.Message, StringComparison.Ordinal);
+        Assert.Contains(option, e.Hint, StringComparison.Ordinal);
     }
 
     [Fact]
