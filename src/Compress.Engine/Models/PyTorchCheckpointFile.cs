@@ -180,9 +180,30 @@ internal static class PyTorchCheckpointFile
             case ("torch._utils", "_rebuild_parameter" or "_rebuild_parameter_with_state"):
                 return args.Length > 0 ? args[0] : null;
             default:
+                // Never called either way; but a state dict has no business naming a function that runs commands, loads
+                // code or touches files: such a file is refused, not quietly read around.
+                if (RunsCode(callable))
+                    throw new PickleFormatException(
+                        $"it calls {callable.Module}.{callable.Name}, which a state dict does not contain (Compress runs no code from a checkpoint and refuses such files)", 0);
                 return new PickleObject(callable, args);
         }
     }
+
+    private static readonly HashSet<string> CodeModules = new(StringComparer.Ordinal)
+    {
+        "os", "posix", "nt", "subprocess", "sys", "shutil", "socket", "importlib", "runpy", "pickle", "marshal", "webbrowser",
+        "code", "pty", "ctypes", "multiprocessing", "urllib.request", "http.client", "io", "pathlib", "tempfile", "types",
+    };
+
+    private static readonly HashSet<string> CodeBuiltins = new(StringComparer.Ordinal)
+    {
+        "eval", "exec", "compile", "open", "__import__", "getattr", "setattr", "delattr", "globals", "locals", "vars", "input", "breakpoint",
+    };
+
+    /// <summary>Whether <paramref name="callable"/> could run code or reach the system if a pickle loader called it.</summary>
+    private static bool RunsCode(PickleGlobal callable) =>
+        CodeModules.Contains(callable.Module) || CodeModules.Contains(callable.Module.Split('.')[0])
+        || (callable.Module is "builtins" or "__builtin__" && CodeBuiltins.Contains(callable.Name));
 
     /// <summary>torch.save's persistent ids: <c>('storage', torch.FloatStorage, key, location, numel)</c>.</summary>
     private static StorageRef PersistentLoad(object? id)

@@ -68,6 +68,24 @@ public sealed class PyTorchCheckpointFileTests : IDisposable
         Assert.Contains("epoch", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("posix", "system")]
+    [InlineData("builtins", "eval")]
+    [InlineData("subprocess", "check_output")]
+    public void Read_PickleThatCallsCode_IsRefusedWithCmp0103NamingTheCall(string module, string name)
+    {
+        // Protocol 2 pickle of {'x': module.name('echo pwned')}: never run, and no longer accepted either.
+        byte[] pickle = [0x80, 0x02, (byte)'}', (byte)'X', 1, 0, 0, 0, (byte)'x', (byte)'c',
+            .. System.Text.Encoding.ASCII.GetBytes(module + "\n" + name + "\n"), (byte)'X', 10, 0, 0, 0,
+            .. "echo pwned"u8.ToArray(), 0x85, (byte)'R', (byte)'s', (byte)'.'];
+        string path = Rewrite("calls.pt", (entry, data) => entry.EndsWith("data.pkl", StringComparison.Ordinal) ? pickle : data);
+
+        var e = AssertCorrupt(path);
+
+        Assert.Contains($"it calls {module}.{name}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("runs no code from a checkpoint", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Read_WrappedFixture_GivesSameTensorsAsItsReference()
     {
