@@ -28,6 +28,9 @@ public static class BuildSpecParser
         "maxRelativeAccuracyDrop", "maxBytes", "minSpeedup",
     ];
 
+    private static readonly HashSet<string> PathKeys =
+        ["weights", "data", "outputDirectory", "intermediateDirectory", "cacheDirectory", "sparsity", "model", "model.architecture"];
+
     private static readonly string[] IterativeKeys = ["steps", "scheduleShape", "epochsBetween"];
     private static readonly string[] CriterionKeys = ["criterion", "gradientImages"];
     private static readonly string[] ScheduleKeys = ["schedule", "steps", "scheduleShape", "epochsBetween"];
@@ -367,7 +370,17 @@ public static class BuildSpecParser
         private string? String(Dictionary<string, Node> values, string key)
         {
             if (!values.TryGetValue(key, out var node) || node.Kind == JsonTokenType.Null) return null;
-            if (node.Kind == JsonTokenType.String) return node.Text;
+            if (node.Kind == JsonTokenType.String)
+            {
+                if (PathKeys.Contains(key) && node.Text!.Any(char.IsControl))
+                {
+                    // NUL and other control characters make no usable path on any system (and .NET refuses NUL).
+                    Error(DiagnosticCode.InvalidSpecValue, $"'{key}' {node.Raw} holds a control character; it cannot name a file or folder.",
+                        node.Location, "Write the path without control characters (\\u0000-\\u001f).");
+                    return null;
+                }
+                return node.Text;
+            }
             TypeError(key, "a string", node);
             return null;
         }

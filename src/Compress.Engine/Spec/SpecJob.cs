@@ -54,6 +54,11 @@ public static class SpecJob
         string dataHash = DataHash(data);
         sink.Progress($"spec: {spec.SpecPath}: {spec.Name} ({spec.Model.Architecture}, width {spec.Model.WidthMultiplier.ToString(c)}, data {spec.Data})");
 
+        // Every folder the run writes, made (or found unusable) now, before minutes of training.
+        CreateFolder(spec, spec.OutputDirectory, "outputDirectory", "--artifact-dir, CompressOutputDir");
+        CreateFolder(spec, spec.IntermediateDirectory, "intermediateDirectory", "--intermediate-dir, CompressIntermediateDir");
+        if (spec.Weights is null) CreateFolder(spec, spec.CacheDirectory, "cacheDirectory", "--cache-dir, CompressCacheDir");
+
         // Baseline: given, cached, or trained now and cached.
         bool cached = false;
         string weights;
@@ -471,6 +476,24 @@ public static class SpecJob
         };
     }
 
+    /// <summary>Creates <paramref name="folder"/>; CMP0004 at the spec's key (when written there) when it cannot be made.</summary>
+    private static void CreateFolder(BuildSpec spec, string folder, string key, string alternatives)
+    {
+        try
+        {
+            if (File.Exists(folder))
+                throw new IOException($"'{folder}' is a file, not a folder");
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            var at = spec.LocationOf(key);
+            throw new CompressException(DiagnosticCode.OutputWriteFailed, $"Could not create the {key} folder '{folder}': {e.Message.TrimEnd('.')}.",
+                at is null ? folder : spec.SpecPath, $"Point {key} (or {alternatives}) at a folder that can be created and written.", e)
+            { Line = at?.Line, Column = at?.Column };
+        }
+    }
+
     private static void CreateCacheDirectory(BuildSpec spec)
     {
         try
@@ -520,7 +543,7 @@ public static class SpecJob
             else if (Directory.Exists(data))
             {
                 files.Add(data.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar);
-                foreach (var file in Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories)) files.Add(file);
+                foreach (var file in DataFiles(data)) files.Add(file);
             }
         }
         return [.. files];
@@ -617,13 +640,52 @@ public static class SpecJob
             return string.Create(CultureInfo.InvariantCulture,
                 $"synthetic(train={data.Synthetic.TrainCount},test={data.Synthetic.TestCount},seed={data.Synthetic.Seed},generator={SyntheticImages.GeneratorVersion})");
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var file in Directory.EnumerateFiles(data.Source, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in DataFiles(data.Source))
         {
             hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(data.Source, file).Replace('\\', '/') + "\n"));
             using var stream = File.OpenRead(file);
             hash.AppendData(SHA256.HashData(stream));
         }
         return "sha256:" + Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// The files of a data folder a loader can read, sorted: the folder's own files and those of its CIFAR archive folder
+    /// (CIFAR-10 binary, MNIST IDX), and the images under <c>train/</c> and <c>test/</c>. Not every file below the folder:
+    /// a data folder pointing at a large or system folder must not be hashed whole. Links that lead nowhere are left out
+    /// (the loader reports a missing file it needs).
+    /// </summary>
+    internal static IReadOnlyList<string> DataFiles(string folder)
+    {
+        var files = new SortedSet<string>(StringComparer.Ordinal);
+        void Add(IEnumerable<string> candidates)
+        {
+            foreach (var file in candidates)
+            {
+                var info = new FileInfo(file);
+                // File.Exists is true for a link itself; a link whose target is gone holds nothing to read.
+                if (info.Exists && (info.LinkTarget is null || info.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true }))
+                    files.Add(file);
+            }
+        }
+        try
+        {
+            Add(Directory.EnumerateFiles(folder));
+            if (Data.CifarBinaryReader.FindDataFolder(folder) is string cifar && cifar != folder) Add(Directory.EnumerateFiles(cifar));
+            foreach (string split in new[] { "train", "test" })
+            {
+                string dir = Path.Combine(folder, split);
+                if (Directory.Exists(dir))
+                    Add(Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+                        .Where(f => ImageFolderReader.Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CompressException(DiagnosticCode.DatasetNotFound, $"The data folder '{folder}' cannot be listed: {e.Message.TrimEnd('.')}.",
+                folder, "Point data at a readable folder with CIFAR-10 binary, MNIST IDX or train/ and test/ image folders.", e);
+        }
+        return [.. files];
     }
 
     private static string FileHash(string path)

@@ -114,6 +114,28 @@ public sealed class BadInputTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir.Path));
     }
 
+    [Theory]
+    [InlineData("\"intermediateDirectory\": \"afile\"", "error CMP0004: Could not create the intermediateDirectory folder")]
+    [InlineData("\"cacheDirectory\": \"afile/below\"", "error CMP0004: Could not create the cacheDirectory folder")]
+    [InlineData("\"outputDirectory\": \"o\\u0000x\"", "error CMP0622: 'outputDirectory' \"o\\u0000x\" holds a control character")]
+    [InlineData("\"data\": \"dangling\"", "error CMP0201: ")]
+    public void SpecPathsTheEngineCannotUse_AreCodedAtTheirKey_BeforeAnyTraining(string entry, string expected)
+    {
+        File.WriteAllText(_dir.Combine("afile"), "a file where a folder should be");
+        Directory.CreateDirectory(_dir.Combine("dangling"));
+        if (!OperatingSystem.IsWindows()) File.CreateSymbolicLink(_dir.Combine("dangling", "gone.bin"), _dir.Combine("nowhere"));
+        string spec = _dir.Combine("s.json");
+        File.WriteAllText(spec, "{ \"name\": \"n\", \"model\": { \"architecture\": \"resnet18-cifar\", \"widthMultiplier\": 0.0625 },\n  " + entry + " }");
+
+        var (code, _, err) = CliRunner.Run("run", "--spec", spec);
+
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.Contains(spec + "(2,", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("CMP0007", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("train epoch", err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Sigterm_DuringTraining_StopsWithCmp0006AndExitCode143_AndWritesNothing()
     {
