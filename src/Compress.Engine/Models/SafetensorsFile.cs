@@ -105,8 +105,9 @@ internal static class SafetensorsFile
 
         string fullPath = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(fullPath) ?? ".";
-        string temp = Path.Combine(folder, "." + Path.GetFileName(fullPath) + "." +
-                                           Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture) + ".tmp");
+        // <name>.<pid>-<random>.tmp: AtomicFile.RemoveStaleTemporaryFiles finds it if this process is killed mid-write.
+        string temp = Path.Combine(folder, "." + Path.GetFileName(fullPath) + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" +
+                                           Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8] + ".tmp");
         try
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

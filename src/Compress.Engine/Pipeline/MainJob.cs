@@ -34,6 +34,7 @@ public static class MainJob
     {
         ArgumentNullException.ThrowIfNull(options);
         Directory.CreateDirectory(options.OutputDirectory);
+        Reporting.AtomicFile.RemoveStaleTemporaryFiles(options.OutputDirectory, sink);
         TrainResult? baseline = null;
         string weights = options.BaselineWeights ?? Path.Combine(options.OutputDirectory, "baseline.safetensors");
         if (options.BaselineWeights is null && options.Model.IsOnnx)

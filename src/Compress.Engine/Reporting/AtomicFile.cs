@@ -59,6 +59,52 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Removes the temporary files that a killed run (SIGKILL, power loss: no chance to clean up) left in
+    /// <paramref name="folder"/>: names ending in <c>.&lt;pid&gt;.tmp</c> or <c>.&lt;pid&gt;-&lt;hex&gt;.tmp</c> (the forms
+    /// this engine writes) whose process is no longer running. A file of a live process is left alone. Returns how many
+    /// were removed; a missing folder has none.
+    /// </summary>
+    public static int RemoveStaleTemporaryFiles(string folder, IDiagnosticSink? sink = null)
+    {
+        if (!Directory.Exists(folder)) return 0;
+        int removed = 0;
+        foreach (string file in Directory.EnumerateFiles(folder, "*.tmp"))
+        {
+            var match = StaleTemp.Match(Path.GetFileName(file));
+            if (!match.Success || !int.TryParse(match.Groups["pid"].Value, System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out int pid)) continue;
+            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            TryDelete(file);
+            if (!File.Exists(file))
+            {
+                removed++;
+                sink?.Progress($"removed {Path.GetFileName(file)}, a temporary file an interrupted run (process {pid}) left in {folder}");
+            }
+        }
+        return removed;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex StaleTemp =
+        new(@"\.(?<pid>\d{1,10})(-[0-9a-f]{1,32})?\.tmp$", System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     private static void TryDelete(string path)
     {
         try

@@ -58,6 +58,8 @@ public static class SpecJob
         CreateFolder(spec, spec.OutputDirectory, "outputDirectory", "--artifact-dir, CompressOutputDir");
         CreateFolder(spec, spec.IntermediateDirectory, "intermediateDirectory", "--intermediate-dir, CompressIntermediateDir");
         if (spec.Weights is null) CreateFolder(spec, spec.CacheDirectory, "cacheDirectory", "--cache-dir, CompressCacheDir");
+        foreach (string folder in new[] { spec.OutputDirectory, spec.IntermediateDirectory, spec.CacheDirectory }.Distinct(StringComparer.Ordinal))
+            AtomicFile.RemoveStaleTemporaryFiles(folder, sink);
 
         // Baseline: given, cached, or trained now and cached.
         bool cached = false;
