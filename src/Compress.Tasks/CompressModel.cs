@@ -270,8 +270,13 @@ public sealed class CompressModel : ToolTask
         }
         if (ProjectFullPath.Length > 0)
         {
-            // The reports' paths are relative to the project, not to the generated spec in obj/.
+            // The reports' paths are relative to the project, not to the generated spec in obj/; and the engine confines a
+            // spec's own folders to it, unless the project opted out (the targets then pass no allowed roots).
             commands.AppendSwitchIfNotNull("--project-dir ", Path.GetDirectoryName(Path.GetFullPath(ProjectFullPath)));
+            if (AllowedOutputRoots.Trim().Length == 0)
+            {
+                commands.AppendSwitch("--allow-output-outside-project");
+            }
         }
         if (_heartbeat > 0)
         {

@@ -65,6 +65,10 @@ internal static class RunCommand
         {
             Description = "With --spec: replaces the spec's pruneRate: a number in [0, 1], knee, safe, or auto (search for the largest rate that passes the gate).",
         };
+        var allowOutside = new Option<bool>("--allow-output-outside-project")
+        {
+            Description = "With --spec: let the spec's output, intermediate and cache folders lie outside its folder and the project (CMP0626 otherwise).",
+        };
         var maxTrials = new Option<int?>("--max-trials") { Description = "With --spec: replaces the spec's maxTrials (trials of the auto search, 1 to 50)." };
         var heartbeat = new Option<int?>("--heartbeat")
         {
@@ -76,6 +80,7 @@ internal static class RunCommand
         command.Add(projectDir);
         command.Add(pruneRate);
         command.Add(maxTrials);
+        command.Add(allowOutside);
         command.SetAction(r =>
         {
             if (r.GetValue(spec) is string specPath)
@@ -93,6 +98,7 @@ internal static class RunCommand
                     r.GetValue(intermediateDir), r.GetValue(cacheDir));
                 if (r.GetValue(projectDir) is string project) parsed = parsed with { ProjectDirectory = Path.GetFullPath(project) };
                 parsed = Overrides(parsed, r.GetValue(pruneRate), r.GetValue(maxTrials));
+                if (r.GetValue(allowOutside)) parsed = parsed with { AllowOutputOutsideProject = true };
                 var report = Engine.Spec.SpecJob.Run(parsed, sink, context.Cancellation);
                 if (r.GetValue(dependencyFile) is string dependencies)
                 {

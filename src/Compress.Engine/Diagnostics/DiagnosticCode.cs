@@ -138,6 +138,8 @@ public static class DiagnosticCode
     public const string ArtifactNotSmaller = "CMP0624";
     /// <summary>A file given to <c>compress report</c> is missing, not JSON, or not a build report.</summary>
     public const string InvalidReportFile = "CMP0625";
+    /// <summary>A folder a spec names lies outside the spec's folder and the project, without allowOutputOutsideProject.</summary>
+    public const string OutputOutsideProjectFolder = "CMP0626";
 
     // 0701-0729 channel pruning (structured, with physical removal).
     /// <summary>A channel pruning ratio is outside [0, 1) or not a number.</summary>

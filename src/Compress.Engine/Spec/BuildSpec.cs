@@ -191,6 +191,16 @@ public sealed record BuildSpec
     /// <summary>Where trained baselines are cached by a hash of their inputs (absolute; default <c>obj/compress/cache</c>).</summary>
     public required string CacheDirectory { get; init; }
 
+    /// <summary>
+    /// Write the output, intermediate and cache folders the spec names even outside the spec's folder and the project
+    /// (<c>allowOutputOutsideProject</c>, or <c>run --allow-output-outside-project</c>); default false: CMP0626.
+    /// </summary>
+    public bool AllowOutputOutsideProject { get; init; }
+
+    /// <summary>The folder keys the command line replaced (they are the caller's choice, not the spec's). Not written.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<string> Overridden { get; init; } = [];
+
     /// <summary>Where each key was found in the file (dotted key, e.g. <c>model.classes</c>), for diagnostics.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyDictionary<string, SpecLocation> Locations { get; init; } = new Dictionary<string, SpecLocation>();
@@ -208,11 +218,12 @@ public sealed record BuildSpec
     {
         var result = this;
         if (!string.IsNullOrWhiteSpace(name)) result = result with { Name = name };
-        if (!string.IsNullOrWhiteSpace(outputDirectory)) result = result with { OutputDirectory = Path.GetFullPath(outputDirectory) };
+        if (!string.IsNullOrWhiteSpace(outputDirectory))
+            result = result with { OutputDirectory = Path.GetFullPath(outputDirectory), Overridden = [.. result.Overridden, "outputDirectory"] };
         if (!string.IsNullOrWhiteSpace(intermediateDirectory))
         {
             string full = Path.GetFullPath(intermediateDirectory);
-            result = result with { IntermediateDirectory = full };
+            result = result with { IntermediateDirectory = full, Overridden = [.. result.Overridden, "intermediateDirectory"] };
             if (LocationOf("cacheDirectory") is null) result = result with { CacheDirectory = Path.Combine(full, "cache") };
         }
         if (!string.IsNullOrWhiteSpace(cacheDirectory) && LocationOf("cacheDirectory") is null)

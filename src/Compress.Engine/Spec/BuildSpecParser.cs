@@ -25,7 +25,7 @@ public static class BuildSpecParser
         "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing", "criterion", "scope", "includeClassifier",
         "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween", "dynamicPrune", "targetSparsity",
         "maskInterval", "rampEnd", "decorrelation", "decorrelationVariant", "filterRanking", "maxTrials",
-        "maxRelativeAccuracyDrop", "maxBytes", "minSpeedup",
+        "maxRelativeAccuracyDrop", "maxBytes", "minSpeedup", "allowOutputOutsideProject",
     ];
 
     private static readonly HashSet<string> PathKeys =
@@ -178,6 +178,7 @@ public static class BuildSpecParser
                 MaxBytes = Number(values, "maxBytes", 1, 1e15, "a number of bytes >= 1") is double bytes ? (long)Math.Floor(bytes) : null,
                 MinSpeedup = Number(values, "minSpeedup", 0.01, 1000, "a speedup factor such as 1.2 (in [0.01, 1000])"),
                 MaxTrials = Integer(values, "maxTrials", 1, 50, "an integer from 1 to 50") ?? defaults.MaxTrials,
+                AllowOutputOutsideProject = Boolean(values, "allowOutputOutsideProject") ?? false,
                 Device = DeviceValue(values),
                 Seed = Integer(values, "seed", int.MinValue, int.MaxValue, "an integer") ?? 0,
                 Threads = Integer(values, "threads", 0, Runtime.TorchRuntime.MaxThreads, "an integer from 0 (one per core) to 1024") ?? 0,

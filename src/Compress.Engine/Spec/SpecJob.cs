@@ -54,10 +54,19 @@ public static class SpecJob
         string dataHash = DataHash(data);
         sink.Progress($"spec: {spec.SpecPath}: {spec.Name} ({spec.Model.Architecture}, width {spec.Model.WidthMultiplier.ToString(c)}, data {spec.Data})");
 
-        // Every folder the run writes, made (or found unusable) now, before minutes of training.
-        CreateFolder(spec, spec.OutputDirectory, "outputDirectory", "--artifact-dir, CompressOutputDir");
-        CreateFolder(spec, spec.IntermediateDirectory, "intermediateDirectory", "--intermediate-dir, CompressIntermediateDir");
-        if (spec.Weights is null) CreateFolder(spec, spec.CacheDirectory, "cacheDirectory", "--cache-dir, CompressCacheDir");
+        CheckConfinement(spec);
+        // Every folder the run writes, made (or found unusable) now, before minutes of training; all checked before any is
+        // made, so a bad one leaves nothing behind.
+        var folders = new List<(string Folder, string Key, string Alternatives)>
+        {
+            (spec.OutputDirectory, "outputDirectory", "--artifact-dir, CompressOutputDir"),
+            (spec.IntermediateDirectory, "intermediateDirectory", "--intermediate-dir, CompressIntermediateDir"),
+        };
+        if (spec.Weights is null) folders.Add((spec.CacheDirectory, "cacheDirectory", "--cache-dir, CompressCacheDir"));
+        foreach (var (folder, key, alternatives) in folders)
+            if (UnderAFile(folder) is string file)
+                throw FolderError(spec, folder, key, alternatives, new IOException($"'{file}' is a file, not a folder"));
+        foreach (var (folder, key, alternatives) in folders) CreateFolder(spec, folder, key, alternatives);
         foreach (string folder in new[] { spec.OutputDirectory, spec.IntermediateDirectory, spec.CacheDirectory }.Distinct(StringComparer.Ordinal))
             AtomicFile.RemoveStaleTemporaryFiles(folder, sink);
 
@@ -478,22 +487,61 @@ public static class SpecJob
         };
     }
 
+    /// <summary>
+    /// CMP0626 when a folder the spec itself names (output, intermediate, cache; not one the command line replaced) lies
+    /// outside the spec's folder and the project's, unless the spec or the command line allows it: a spec must not make
+    /// the engine write anywhere on the machine (the MSBuild task confines its own folders with CMP0609).
+    /// </summary>
+    internal static void CheckConfinement(BuildSpec spec)
+    {
+        if (spec.AllowOutputOutsideProject) return;
+        var roots = new[] { Path.GetDirectoryName(Path.GetFullPath(spec.SpecPath)), spec.ProjectDirectory }
+            .Where(r => !string.IsNullOrEmpty(r)).Select(r => Path.TrimEndingDirectorySeparator(Path.GetFullPath(r!)) + Path.DirectorySeparatorChar).Distinct().ToList();
+        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        foreach (var (key, folder) in new[] { ("outputDirectory", spec.OutputDirectory), ("intermediateDirectory", spec.IntermediateDirectory), ("cacheDirectory", spec.CacheDirectory) })
+        {
+            if (spec.LocationOf(key) is not SpecLocation at || spec.Overridden.Contains(key)) continue;
+            string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
+            if (roots.Any(r => full.StartsWith(r, comparison))) continue;
+            throw new CompressException(DiagnosticCode.OutputOutsideProjectFolder,
+                $"'{key}' resolves to '{full}', outside the spec's folder and the project ({string.Join(", ", roots)}).", spec.SpecPath,
+                "Point it inside the spec's or project's folder, or set \"allowOutputOutsideProject\": true (run --allow-output-outside-project; the build step's CompressAllowOutputOutsideProject=true) if writing there is intended.")
+            { Line = at.Line, Column = at.Column };
+        }
+    }
+
     /// <summary>Creates <paramref name="folder"/>; CMP0004 at the spec's key (when written there) when it cannot be made.</summary>
     private static void CreateFolder(BuildSpec spec, string folder, string key, string alternatives)
     {
         try
         {
-            if (File.Exists(folder))
-                throw new IOException($"'{folder}' is a file, not a folder");
             Directory.CreateDirectory(folder);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            var at = spec.LocationOf(key);
-            throw new CompressException(DiagnosticCode.OutputWriteFailed, $"Could not create the {key} folder '{folder}': {e.Message.TrimEnd('.')}.",
-                at is null ? folder : spec.SpecPath, $"Point {key} (or {alternatives}) at a folder that can be created and written.", e)
-            { Line = at?.Line, Column = at?.Column };
+            throw FolderError(spec, folder, key, alternatives, e);
         }
+    }
+
+    /// <summary>The nearest existing path at or above <paramref name="folder"/> when it is a file (so the folder cannot be made).</summary>
+    private static string? UnderAFile(string folder)
+    {
+        for (string? path = Path.GetFullPath(folder); path is not null; path = Path.GetDirectoryName(path))
+        {
+            if (Directory.Exists(path)) return null;
+            if (File.Exists(path)) return path;
+        }
+        return null;
+    }
+
+    private static CompressException FolderError(BuildSpec spec, string folder, string key, string alternatives, Exception e)
+    {
+        var at = spec.LocationOf(key);
+        // A folder the command line gave is reported at the folder; one the spec gave at its key.
+        bool fromSpec = at is not null && !spec.Overridden.Contains(key);
+        return new CompressException(DiagnosticCode.OutputWriteFailed, $"Could not create the {key} folder '{folder}': {e.Message.TrimEnd('.')}.",
+            fromSpec ? spec.SpecPath : folder, $"Point {key} (or {alternatives}) at a folder that can be created and written.", e)
+        { Line = fromSpec ? at!.Value.Line : null, Column = fromSpec ? at!.Value.Column : null };
     }
 
     private static void CreateCacheDirectory(BuildSpec spec)

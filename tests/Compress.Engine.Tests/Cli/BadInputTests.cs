@@ -136,6 +136,34 @@ public sealed class BadInputTests : IDisposable
         Assert.DoesNotContain("train epoch", err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("outputDirectory")]
+    [InlineData("intermediateDirectory")]
+    [InlineData("cacheDirectory")]
+    public void SpecFolderOutsideTheProject_IsCmp0626AtItsKey_UnlessAllowedOrReplacedByTheCaller(string key)
+    {
+        string outside = Path.Combine(Path.GetTempPath(), "compress-outside-" + Guid.NewGuid().ToString("N"));
+        string project = _dir.Combine("project");
+        Directory.CreateDirectory(project);
+        string spec = Path.Combine(project, "s.json");
+        File.WriteAllText(spec, "{ \"name\": \"n\",\n  \"" + key + "\": " + System.Text.Json.JsonSerializer.Serialize(outside) + " }");
+
+        var (code, _, err) = CliRunner.Run("run", "--spec", spec);
+
+        Assert.Equal(CliApp.ErrorExitCode, code);
+        Assert.Contains(spec + "(2,", err, StringComparison.Ordinal);
+        Assert.Contains($"error CMP0626: '{key}' resolves to '{outside}", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outside));
+
+        // Allowed by the spec, or the folder given by the caller instead: no CMP0626.
+        var parsed = Engine.Spec.BuildSpecParser.Load(spec, new Engine.Diagnostics.CollectingSink());
+        Engine.Spec.SpecJob.CheckConfinement(parsed with { AllowOutputOutsideProject = true });
+        if (key != "cacheDirectory")
+            Engine.Spec.SpecJob.CheckConfinement(parsed.WithOverrides(null, key == "outputDirectory" ? outside : null, key == "intermediateDirectory" ? outside : null));
+        // Inside the project given by the build step (a generated spec in obj/ naming bin/): allowed.
+        Engine.Spec.SpecJob.CheckConfinement(parsed with { ProjectDirectory = Path.GetDirectoryName(outside) });
+    }
+
     [Fact]
     public void Sigterm_DuringTraining_StopsWithCmp0006AndExitCode143_AndWritesNothing()
     {
