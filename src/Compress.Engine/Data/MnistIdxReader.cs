@@ -108,8 +108,20 @@ public static class MnistIdxReader
             if (!gz) return File.ReadAllBytes(path);
             using var file = File.OpenRead(path);
             using var unzip = new GZipStream(file, CompressionMode.Decompress);
+            // The header first, then at most what it declares (+1, so CheckLength sees extra data): a small file that
+            // inflates to gigabytes (a gzip bomb) stops at its declared size, which is bounded, not at the memory limit.
+            var header = new byte[16];
+            int got = unzip.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            long declared = DeclaredLength(path, header.AsSpan(0, got));
             using var memory = new MemoryStream();
-            unzip.CopyTo(memory);
+            memory.Write(header, 0, got);
+            var buffer = new byte[81920];
+            while (memory.Length <= declared)
+            {
+                int n = unzip.Read(buffer, 0, (int)Math.Min(buffer.Length, declared + 1 - memory.Length));
+                if (n == 0) break;
+                memory.Write(buffer, 0, n);
+            }
             return memory.ToArray();
         }
         catch (InvalidDataException e)
@@ -122,6 +134,30 @@ public static class MnistIdxReader
             throw new CompressException(DiagnosticCode.DatasetNotFound, $"'{path}' could not be read: {e.Message}",
                 path, "Check that the file exists and is readable.", e);
         }
+    }
+
+    /// <summary>The most bytes an IDX file may declare: 2 GiB (a .NET array's limit; MNIST's images are 47 MB).</summary>
+    public const long MaxFileBytes = int.MaxValue - 64;
+
+    /// <summary>
+    /// The length the IDX header in <paramref name="header"/> declares (header included), or the header's own length
+    /// when it is too short or unknown (the readers then report it); CMP0203 when it declares more than <see cref="MaxFileBytes"/>.
+    /// </summary>
+    private static long DeclaredLength(string path, ReadOnlySpan<byte> header)
+    {
+        if (header.Length < 8) return header.Length;
+        int magic = BinaryPrimitives.ReadInt32BigEndian(header);
+        double count = BinaryPrimitives.ReadInt32BigEndian(header[4..]);
+        // In double: count x rows x cols can exceed a long and wrap.
+        double total = magic == LabelMagic ? 8 + count
+            : magic == ImageMagic && header.Length >= 16
+                ? 16 + count * BinaryPrimitives.ReadInt32BigEndian(header[8..]) * BinaryPrimitives.ReadInt32BigEndian(header[12..])
+                : header.Length;
+        if (total > MaxFileBytes)
+            throw new CompressException(DiagnosticCode.DatasetMalformed, string.Create(CultureInfo.InvariantCulture,
+                $"'{path}' declares {total:N0} bytes of decompressed data in its header, more than the {MaxFileBytes:N0} an IDX file may hold; it was not decompressed further."),
+                path, Hint);
+        return Math.Max(header.Length, (long)total);
     }
 
     private static void RequireHeader(string path, byte[] data, int headerSize, string where)

@@ -173,4 +173,34 @@ public class MnistIdxReaderTests
         Assert.Equal(300, pixels.Length);
         Assert.Equal(DataFiles.MnistPixel(299, 0), pixels[299]);
     }
+
+    [Theory]
+    // 10 images of 28x28 declared, 64 MB of zeros inside the gzip (about 64 KB on disk): the reader stops after the
+    // declared size + 1 byte and reports the extra data, instead of inflating it all.
+    [InlineData(10, 64 << 20, "CMP0203")]
+    // 2^31 - 1 images declared: more than an IDX file may hold, refused from the header alone.
+    [InlineData(int.MaxValue, 1024, "CMP0203")]
+    public void ReadImages_GzipBomb_StopsAtTheDeclaredSize_WithACodedError(int declaredCount, int zeros, string code)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.Combine("train-images-idx3-ubyte.gz");
+        using (var file = File.Create(path))
+        using (var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+        {
+            var header = new byte[16];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, MnistIdxReader.ImageMagic);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), declaredCount);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 28);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 28);
+            gz.Write(header);
+            var block = new byte[1 << 20];
+            for (int written = 0; written < zeros; written += block.Length) gz.Write(block, 0, Math.Min(block.Length, zeros - written));
+        }
+        Assert.True(new FileInfo(path).Length < 1 << 20);
+
+        var e = Assert.Throws<CompressException>(() => MnistIdxReader.ReadImages(path));
+
+        Assert.Equal(code, e.Code);
+        Assert.Equal(path, e.FilePath);
+    }
 }
