@@ -180,7 +180,7 @@ public static class SpecJob
             Model = spec.Model.Architecture,
             Options = spec,
             Seed = spec.Seed,
-            Rate = new BuildReport.RateReport(prune.Rate, search is null ? prune.RateSource : "auto (" + prune.RateSource + ")", analysis.Knee.Rate,
+            Rate = new BuildReport.RateReport(prune.Rate, search is null ? prune.RateSource : "auto", analysis.Knee.Rate,
                 analysis.KurtosisOfKurtoses, analysis.Modifier, analysis.SafeRate),
             Parameters = prune.Parameters,
             ParametersOnnx = export.Compaction?.ParametersAfter ?? export.Parameters,
