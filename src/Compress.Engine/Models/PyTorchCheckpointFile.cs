@@ -126,6 +126,12 @@ internal static class PyTorchCheckpointFile
                 FormattableString.Invariant($"reaches element {last} of a {storageElements}-element storage"));
         if (count * elementSize > Array.MaxLength)
             throw Corrupt(path, $"tensor '{key}' is larger than 2 GiB, which is not supported");
+        // A view can only select from its storage: more elements than the storage holds means overlapping strides (a
+        // stride-0 expand), which would turn a few bytes of file into gigabytes here. state_dict() never saves one.
+        if (count > storageElements)
+            throw Corrupt(path, FormattableString.Invariant(
+                $"tensor '{key}' (shape {ShapeText.Format(t.Shape)}, stride {ShapeText.Format(t.Stride)}) has {count} elements but its storage only {storageElements}; ") +
+                "an expanded (stride-0) or overlapping view is not a saved parameter");
 
         return new TensorData(s.DType, t.Shape, Gather(storage, elementSize, t, count));
     }
@@ -254,10 +260,18 @@ internal static class PyTorchCheckpointFile
         return keys.Count == 0 ? "" : "; top-level keys: " + string.Join(", ", keys);
     }
 
+    /// <summary>The most a deflate stream can expand (its limit is about 1032:1).</summary>
+    private const long MaxDeflateRatio = 1100;
+
     private static byte[] ReadEntry(string path, ZipArchiveEntry entry)
     {
         if (entry.Length > Array.MaxLength)
             throw Corrupt(path, $"entry '{entry.FullName}' is larger than 2 GiB, which is not supported");
+        // Deflate cannot expand data more than about 1032:1: a larger declared size is a lie (a zip bomb), refused before
+        // the buffer is allocated.
+        if (entry.Length > entry.CompressedLength * MaxDeflateRatio + 1024)
+            throw Corrupt(path, FormattableString.Invariant(
+                $"entry '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes, more than deflate can produce"));
         var buffer = new byte[entry.Length];
         try
         {

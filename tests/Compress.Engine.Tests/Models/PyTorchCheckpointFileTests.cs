@@ -87,6 +87,61 @@ public sealed class PyTorchCheckpointFileTests : IDisposable
     }
 
     [Fact]
+    public void Read_ExpandedStrideZeroView_IsRefusedBeforeItIsMaterialised()
+    {
+        // Protocol 2 pickle of {'w': torch.zeros(1).expand(20000, 20000)}: strides (0, 0) over one float, 1.6 GB if gathered.
+        byte[] pickle =
+        [
+            0x80, 0x02, (byte)'}', (byte)'X', 1, 0, 0, 0, (byte)'w',
+            (byte)'c', .. "torch._utils\n_rebuild_tensor_v2\n"u8.ToArray(), (byte)'(',
+            (byte)'(', (byte)'X', 7, 0, 0, 0, .. "storage"u8.ToArray(), (byte)'c', .. "torch\nFloatStorage\n"u8.ToArray(),
+            (byte)'X', 1, 0, 0, 0, (byte)'0', (byte)'X', 3, 0, 0, 0, .. "cpu"u8.ToArray(), (byte)'K', 1, (byte)'t', (byte)'Q',
+            (byte)'K', 0, (byte)'J', 0x20, 0x4e, 0, 0, (byte)'J', 0x20, 0x4e, 0, 0, 0x86, (byte)'K', 0, (byte)'K', 0, 0x86, 0x89,
+            (byte)'c', .. "collections\nOrderedDict\n"u8.ToArray(), (byte)')', (byte)'R', (byte)'t', (byte)'R', (byte)'s', (byte)'.',
+        ];
+        string path = Rewrite("expanded.pt", (entry, data) => entry.EndsWith("data.pkl", StringComparison.Ordinal) ? pickle : data);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+
+        var e = AssertCorrupt(path);
+
+        Assert.Contains("tensor 'w' (shape [20000, 20000], stride [0, 0]) has 400000000 elements", e.Message, StringComparison.Ordinal);
+        Assert.Contains("expanded (stride-0)", e.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 100_000_000, "refused before gathering");
+    }
+
+    [Fact]
+    public void Read_EntryDeclaringMoreThanDeflateCanProduce_IsRefusedBeforeAllocating()
+    {
+        // A zip whose data.pkl says it inflates to 2,000,000,000 bytes from a few hundred: the header is patched, the data
+        // left as it is (what a zip bomb or a corrupted header looks like).
+        string path = Rewrite("bomb.pt", (_, data) => data);
+        byte[] bytes = File.ReadAllBytes(path);
+        PatchDeclaredSize(bytes, "data.pkl", 2_000_000_000);
+        File.WriteAllBytes(path, bytes);
+
+        var e = AssertCorrupt(path);
+
+        Assert.Contains("more than deflate can produce", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Sets the uncompressed size of the entry ending in <paramref name="suffix"/>, in its local header and in
+    /// the central directory.</summary>
+    private static void PatchDeclaredSize(byte[] zip, string suffix, uint size)
+    {
+        byte[] name = System.Text.Encoding.ASCII.GetBytes(suffix);
+        for (int i = 0; i + 46 < zip.Length; i++)
+        {
+            uint signature = BitConverter.ToUInt32(zip, i);
+            int nameAt, nameLength, sizeAt;
+            if (signature == 0x04034b50) (nameLength, nameAt, sizeAt) = (BitConverter.ToUInt16(zip, i + 26), i + 30, i + 22);
+            else if (signature == 0x02014b50) (nameLength, nameAt, sizeAt) = (BitConverter.ToUInt16(zip, i + 28), i + 46, i + 24);
+            else continue;
+            if (nameAt + nameLength > zip.Length || !zip.AsSpan(nameAt, nameLength).EndsWith(name)) continue;
+            BitConverter.TryWriteBytes(zip.AsSpan(sizeAt, 4), size);
+        }
+    }
+
+    [Fact]
     public void Read_WrappedFixture_GivesSameTensorsAsItsReference()
     {
         var reference = ModelFixtures.Get("lenet5-wrapped");
