@@ -42,12 +42,13 @@ internal static class PlotOutput
                 "Install a TrueType font (e.g. apt-get install fonts-dejavu-core) to get the text."));
         }
         string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full) ?? ".";
+        string target = Reporting.AtomicFile.TargetOf(full);
+        string folder = Path.GetDirectoryName(target) ?? ".";
         string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.tmp");
         try
         {
             File.WriteAllBytes(temp, png);
-            File.Move(temp, full, overwrite: true);
+            File.Move(temp, target, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -85,13 +85,14 @@ public sealed class OrtClassifier : IDisposable
             throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
                 $"Threads must be 0 (ONNX Runtime's choice) or positive (got {settings.Threads})."));
         string full = Path.GetFullPath(path);
-        if (!File.Exists(full))
+        string file = Reporting.OutputTransaction.ReadPathOf(full);
+        if (!File.Exists(file))
             throw new CompressException(DiagnosticCode.FileNotFound, $"ONNX model '{full}' does not exist.", full,
                 "Check the path given to --onnx or --baseline.");
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(full);
+            bytes = File.ReadAllBytes(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

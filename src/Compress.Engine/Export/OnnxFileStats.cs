@@ -20,7 +20,7 @@ public sealed record OnnxFileStats(long Bytes, long GzipBytes, long Parameters, 
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(model);
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = File.ReadAllBytes(Reporting.OutputTransaction.ReadPathOf(path));
         long gzip;
         using (var counter = new CountingStream())
         {

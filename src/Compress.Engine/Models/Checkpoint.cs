@@ -98,7 +98,7 @@ public static class Checkpoint
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path))
+        if (!File.Exists(Reporting.OutputTransaction.ReadPathOf(path)))
             throw new CompressException(DiagnosticCode.FileNotFound, $"Weights file '{path}' does not exist.", path,
                 "Check the path.");
         if (Onnx.OnnxImporter.IsOnnxPath(path))
@@ -125,7 +125,7 @@ public static class Checkpoint
     {
         var head = new byte[16];
         int n;
-        using (var stream = File.OpenRead(path)) n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        using (var stream = File.OpenRead(Reporting.OutputTransaction.ReadPathOf(path))) n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (n >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K') return Format.Zip;
         if (n >= 9 && head[8] == (byte)'{') return Format.Safetensors;
         if (n >= 2 && head[0] == 0x80 && head[1] is >= 1 and <= 5)

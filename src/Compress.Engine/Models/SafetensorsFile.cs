@@ -20,10 +20,11 @@ internal static class SafetensorsFile
     /// <summary>Reads every tensor (in header order) and the string metadata.</summary>
     public static (List<(string Key, TensorData Tensor)> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
-        if (!File.Exists(path))
+        string file = Reporting.OutputTransaction.ReadPathOf(path);
+        if (!File.Exists(file))
             throw new CompressException(DiagnosticCode.FileNotFound, $"Weights file '{path}' does not exist.", path,
                 "Check the path.");
-        using var handle = File.OpenHandle(path);
+        using var handle = File.OpenHandle(file);
         long fileLength = RandomAccess.GetLength(handle);
         if (fileLength < 8)
             throw Corrupt(path, $"file is {fileLength.ToString(CultureInfo.InvariantCulture)} bytes, too short for the " +
@@ -104,7 +105,8 @@ internal static class SafetensorsFile
         while (headerStream.Length % 8 != 0) headerStream.WriteByte((byte)' ');
 
         string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath) ?? ".";
+        string target = Reporting.AtomicFile.TargetOf(fullPath);
+        string folder = Path.GetDirectoryName(target) ?? ".";
         // <name>.<pid>-<random>.tmp: AtomicFile.RemoveStaleTemporaryFiles finds it if this process is killed mid-write.
         string temp = Path.Combine(folder, "." + Path.GetFileName(fullPath) + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" +
                                            Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8] + ".tmp");
@@ -119,7 +121,7 @@ internal static class SafetensorsFile
                 headerStream.CopyTo(file);
                 foreach (var (_, tensor) in tensors) file.Write(tensor.Data);
             }
-            File.Move(temp, fullPath, overwrite: true);
+            File.Move(temp, target, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

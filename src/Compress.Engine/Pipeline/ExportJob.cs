@@ -93,7 +93,7 @@ public static class ExportJob
 
     private static string Sha256(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = File.OpenRead(Reporting.OutputTransaction.ReadPathOf(path));
         return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 

@@ -8,7 +8,7 @@ namespace Compress.Engine.Pipeline;
 /// <summary>
 /// The main job (<c>compress run</c>): train a baseline on the data (the built-in synthetic set by default), analyse it,
 /// prune at the safe rate, fine-tune with the paper's recipe, evaluate, export a verified ONNX artifact and measure it in
-/// ONNX Runtime, and write weights, ONNX, plot and result JSON.
+/// ONNX Runtime, and write weights, ONNX, plot and result JSON, all together at the end (<see cref="OutputTransaction"/>).
 /// </summary>
 public static class MainJob
 {
@@ -33,8 +33,9 @@ public static class MainJob
     public static MainResult Run(Options options, IDiagnosticSink sink, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Directory.CreateDirectory(options.OutputDirectory);
-        Reporting.AtomicFile.RemoveStaleTemporaryFiles(options.OutputDirectory, sink);
+        // One transaction: baseline, pruned weights, ONNX, plot and result.json replace the previous set together at the
+        // end; a failure or cancellation at any phase leaves the previous set as it was.
+        using var transaction = OutputTransaction.Begin([options.OutputDirectory], sink);
         TrainResult? baseline = null;
         string weights = options.BaselineWeights ?? Path.Combine(options.OutputDirectory, "baseline.safetensors");
         if (options.BaselineWeights is null && options.Model.IsOnnx)
@@ -71,6 +72,7 @@ public static class MainJob
 
         var result = new MainResult(baseline, prune, Path.GetFullPath(options.OutputDirectory));
         JsonOutput.WriteFile(Path.Combine(options.OutputDirectory, "result.json"), result);
+        transaction.Commit();
         return result;
     }
 }

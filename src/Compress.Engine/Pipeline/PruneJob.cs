@@ -95,10 +95,23 @@ public static class PruneJob
         public bool EmbedPreprocessing { get; init; }
     }
 
-    /// <summary>Runs the whole procedure.</summary>
+    /// <summary>
+    /// Runs the whole procedure. Its output files are one transaction (<see cref="Reporting.OutputTransaction"/>): they
+    /// replace the previous ones together at the end, or not at all.
+    /// </summary>
     public static PruneResult Run(Options options, IDiagnosticSink sink, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        string?[] outputs =
+        [
+            options.OutputPath, options.OnnxOutputPath, options.PlotPath, options.ChannelPlanOutputPath, options.MaskPlanOutputPath,
+            options.DenseOnnxOutputPath, options.PlotDirectory is null ? null : Path.Combine(options.PlotDirectory, options.PlotName),
+        ];
+        return Reporting.OutputTransaction.Run(outputs, sink, () => RunInTransaction(options, sink, cancellationToken));
+    }
+
+    private static PruneResult RunInTransaction(Options options, IDiagnosticSink sink, CancellationToken cancellationToken)
+    {
         var rateSpec = PruneRateParser.Parse(options.Rate);
         options.FineTune.Validate();
         options.Schedule.Validate();

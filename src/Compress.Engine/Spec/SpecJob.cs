@@ -159,6 +159,9 @@ public static class SpecJob
         string accepted = Path.Combine(spec.OutputDirectory, spec.Name + ".onnx");
         string rejected = Path.Combine(spec.IntermediateDirectory, spec.Name + ".rejected.onnx");
         string onnxPath = reason is null ? accepted : rejected;
+        // The artifact and its three reports replace the previous ones together (or, on a failure before the commit,
+        // not at all); a failed gate replaces only the reports.
+        using var transaction = OutputTransaction.Begin([spec.OutputDirectory], sink);
         if (reason is null)
         {
             AtomicFile.Write(accepted, stream =>
@@ -217,6 +220,7 @@ public static class SpecJob
         };
         string reportPath = Path.Combine(spec.OutputDirectory, spec.Name + ".report.json");
         var written = BuildReportFiles.Write(reportPath, report, spec.ProjectDirectory ?? Path.GetDirectoryName(spec.SpecPath)!);
+        transaction.Commit();
         sink.Progress($"report: {written.Html} (and {Path.GetFileName(written.Markdown)}, {Path.GetFileName(written.Json)})");
         CiSummary.Publish(written.Markdown, sink);
         if (reason is not null)

@@ -308,12 +308,13 @@ public static class OnnxImporter
     private static FileStream Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
+        string file = Reporting.OutputTransaction.ReadPathOf(path);
+        if (!File.Exists(file))
             throw new CompressException(DiagnosticCode.FileNotFound, $"ONNX model '{path}' does not exist.", path,
                 "Check the path (relative paths are relative to the current folder, or to the spec file in a spec).");
         try
         {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            return new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
