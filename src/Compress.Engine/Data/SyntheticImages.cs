@@ -133,11 +133,14 @@ public static class SyntheticImages
         return info.Exists && info.Length == (long)records * CifarBinaryReader.RecordSize;
     }
 
+    /// <summary>The most images a synthetic split may have: 500,000 (one split is held as one byte array: 500,000 images of
+    /// 3,072 bytes stay below the array size limit).</summary>
+    public const int MaxImagesPerSplit = 500_000;
+
     private static void Validate(SyntheticDataOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        // One split is held as one byte array: 500,000 images of 3,072 bytes stay below the array size limit.
-        const int max = 500_000;
+        const int max = MaxImagesPerSplit;
         if (options.TrainCount < 1 || options.TrainCount > max || options.TestCount < 1 || options.TestCount > max)
             throw new CompressException(DiagnosticCode.InvalidOption, string.Create(CultureInfo.InvariantCulture,
                 $"Synthetic dataset sizes train={options.TrainCount}, test={options.TestCount} are out of range."),

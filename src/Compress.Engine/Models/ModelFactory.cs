@@ -50,6 +50,15 @@ public static class ModelFactory
         return new ClassifierModel(canonical, Input(canonical), graph, initialization);
     }
 
+    /// <summary>The graph <see cref="Create"/> would build for <paramref name="options"/> (a built-in architecture), with
+    /// the same checks, and nothing allocated.</summary>
+    internal static ModelGraph GraphOf(ModelOptions options)
+    {
+        var canonical = Canonicalize(options);
+        ChannelWidths.Validate(canonical, Layout(canonical));
+        return Graph(canonical);
+    }
+
     /// <summary>The most classes a built-in model may have: 100,000.</summary>
     public const int MaxClasses = 100_000;
 

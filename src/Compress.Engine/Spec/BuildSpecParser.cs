@@ -167,8 +167,8 @@ public static class BuildSpecParser
                 Model = model,
                 Weights = weights,
                 Data = data,
-                SyntheticTrain = Integer(values, "syntheticTrain", 1, int.MaxValue, "an integer >= 1") ?? defaults.SyntheticTrain,
-                SyntheticTest = Integer(values, "syntheticTest", 1, int.MaxValue, "an integer >= 1") ?? defaults.SyntheticTest,
+                SyntheticTrain = Integer(values, "syntheticTrain", 1, SyntheticImages.MaxImagesPerSplit, "an integer from 1 to 500000") ?? defaults.SyntheticTrain,
+                SyntheticTest = Integer(values, "syntheticTest", 1, SyntheticImages.MaxImagesPerSplit, "an integer from 1 to 500000") ?? defaults.SyntheticTest,
                 PruneRate = rate,
                 FineTuneEpochs = Integer(values, "fineTuneEpochs", 0, 10_000, "an integer in [0, 10000]") ?? defaults.FineTuneEpochs,
                 BaselineEpochs = Integer(values, "baselineEpochs", 1, 10_000, "an integer in [1, 10000]") ?? defaults.BaselineEpochs,
@@ -192,8 +192,51 @@ public static class BuildSpecParser
                 CacheDirectory = String(values, "cacheDirectory") is string cache ? FullPath(cache) : Path.Combine(spec.IntermediateDirectory, "cache"),
             };
             spec = ReadMethod(values, spec);
+            CheckLayerNames(values, spec);
             diagnostics.Sort((x, y) => (x.Line ?? 0, x.Column ?? 0).CompareTo((y.Line ?? 0, y.Column ?? 0)));
             return (_errors == 0 ? spec : null, diagnostics);
+        }
+
+        /// <summary>
+        /// Layer names of a built-in model checked now, at their position, not minutes later after the baseline: ignored
+        /// layers and per-layer channel ratios (CMP0702) and inline per-layer sparsities (CMP0750). An imported ONNX
+        /// model's names are known only once it is read; the pruning step checks those.
+        /// </summary>
+        private void CheckLayerNames(Dictionary<string, Node> values, BuildSpec spec)
+        {
+            if (spec.Model.IsOnnx) return;
+            Models.Graph.ModelGraph graph;
+            try
+            {
+                graph = ModelFactory.GraphOf(spec.Model);
+            }
+            catch (CompressException)
+            {
+                return; // the model options are wrong, which is reported at their own key
+            }
+            var layers = Pruning.Channels.ChannelDependencyAnalyzer.LayerNames(graph);
+            var weights = graph.StateShapes.Where(p => p.Value.Length > 1).Select(p => p.Key).ToList();
+            var named = new List<(string Name, SpecLocation At, string What)>();
+            if (values.TryGetValue("ignoredLayers", out var ignored) && ignored.Items is not null)
+                named.AddRange(ignored.Items.Where(i => i.Text is not null).Select(i => (i.Text!, i.Location, "ignored layer")));
+            if (values.TryGetValue("channelRatio", out var ratios) && ratios.Properties is not null)
+                named.AddRange(ratios.Properties.Select(p => (p.Key, p.KeyLocation, "a per-layer ratio")));
+            foreach (var (name, at, what) in named)
+            {
+                if (layers.Contains(name, StringComparer.Ordinal)) continue;
+                var e = Pruning.Channels.ChannelDependencyAnalyzer.UnknownLayer(name, layers, what);
+                Error(e.Code, e.Message, at, e.Hint);
+            }
+            if (values.TryGetValue("sparsity", out var sparsity) && sparsity.Properties is not null)
+            {
+                foreach (var (name, at, _) in sparsity.Properties)
+                {
+                    if (weights.Contains(name, StringComparer.Ordinal)) continue;
+                    string? close = Compress.Shared.NameSuggestions.Closest(name, weights, Math.Max(2, name.Length / 3));
+                    Error(DiagnosticCode.UnknownPrunableParameter, $"Cannot prune: '{name}' is not a prunable weight of {spec.Model.Architecture}" +
+                        (close is null ? "." : $" (did you mean '{close}'?)."), at, Pruning.FineGrained.LayerwiseMagnitudePruner.NamesHint);
+                }
+            }
         }
 
         /// <summary>The pruning method and its options; cross-checks that the method has what it needs.</summary>

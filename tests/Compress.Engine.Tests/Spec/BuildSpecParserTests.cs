@@ -311,6 +311,20 @@ public sealed class BuildSpecParserTests : IDisposable
         Assert.Equal(1, error.Line);
     }
 
+    [Theory]
+    [InlineData("{ \"method\": \"channel\", \"ignoredLayers\": [\"conv1\", \"nope\"] }", "CMP0702", 51, "no layer 'nope' (given as ignored layer)")]
+    [InlineData("{ \"method\": \"channel\", \"channelRatio\": { \"layer1.0.conv\": 0.3 } }", "CMP0702", 42, "did you mean 'layer1.0.conv1'?")]
+    [InlineData("{ \"method\": \"layerwise\", \"sparsity\": { \"conv1.weight\": 0.2, \"fc.weigth\": 0.5 } }", "CMP0750", 61, "did you mean 'fc.weight'?")]
+    [InlineData("{ \"syntheticTrain\": 600000 }", "CMP0622", 21, "from 1 to 500000")]
+    public void Parse_LayerNamesAndSizesOfABuiltInModel_AreCheckedAtTheirPositionBeforeAnyTraining(string json, string code, int column, string message)
+    {
+        var (spec, diagnostics) = Parse(json);
+        Assert.Null(spec);
+        var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal((code, 1, column), (error.Code, error.Line, error.Column));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_DynamicMethod_ReadsVariantTargetScheduleAndRegulariser()
     {

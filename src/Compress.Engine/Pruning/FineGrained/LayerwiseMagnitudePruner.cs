@@ -29,7 +29,7 @@ namespace Compress.Engine.Pruning.FineGrained;
 /// </remarks>
 public static class LayerwiseMagnitudePruner
 {
-    private const string NamesHint =
+    internal const string NamesHint =
         "Prunable weights are the conv and linear weights (dim > 1), named as named_parameters() lists them, e.g. 'layer1.0.conv1.weight'.";
 
     /// <summary>The names of <paramref name="model"/>'s prunable weights (every parameter with dim &gt; 1), in module order.</summary>
