@@ -180,7 +180,7 @@ internal sealed partial class OnnxImport
 
     private IntConstant? SliceConstant(NodeProto node)
     {
-        if (IntConst(node.Input[0]) is not { Dims.Length: 1 } data) return null;
+        if (node.Input.Count < 3 || IntConst(node.Input[0]) is not { Dims.Length: 1 } data) return null;
         var starts = IntConst(node.Input[1]);
         var ends = IntConst(node.Input[2]);
         if (starts is null || ends is null || starts.Data.Length != 1) return null;

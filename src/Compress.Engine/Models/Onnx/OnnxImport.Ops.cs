@@ -62,7 +62,7 @@ internal sealed partial class OnnxImport
     /// <summary>The graph value read at input <paramref name="index"/> (not a constant).</summary>
     private string Value(NodeProto node, int index)
     {
-        string name = node.Input[index];
+        string name = InputName(node, index, "input");
         if (IsConstant(name)) throw Unsupported(node, $"its input '{name}' is a constant where a computed value is expected");
         string resolved = Resolve(name);
         return ShapeOf(resolved) is null

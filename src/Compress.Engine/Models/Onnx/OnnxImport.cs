@@ -118,6 +118,7 @@ internal sealed partial class OnnxImport
                 throw new CompressException(DiagnosticCode.OnnxControlFlow,
                     $"ONNX model '{_path}' uses control flow: node '{NodeLabel(node)}' is a {op}.", _path,
                     "Export a graph without data-dependent control flow (trace the model in eval mode with a fixed input size).");
+            CheckArity(node);
             try
             {
                 if (FoldConstant(node)) continue;
@@ -388,7 +389,7 @@ internal sealed partial class OnnxImport
     /// <summary>The float32 constant at input <paramref name="index"/> of <paramref name="node"/>, which must be one.</summary>
     internal FloatConstant Weight(NodeProto node, int index, string role)
     {
-        string name = node.Input[index];
+        string name = InputName(node, index, role);
         if (FloatConst(name) is { } constant) return constant;
         if (_nonFloat.TryGetValue(Resolve(name), out var type))
             throw new CompressException(DiagnosticCode.OnnxNonFloatWeights,
@@ -403,12 +404,38 @@ internal sealed partial class OnnxImport
 
     /// <summary>The integer constant at input <paramref name="index"/>, which must be one (a folded shape, axes).</summary>
     internal IntConstant Ints(NodeProto node, int index, string role) =>
-        IntConst(node.Input[index]) ?? throw Unsupported(node,
+        IntConst(InputName(node, index, role)) ?? throw Unsupported(node,
             $"its {role} '{node.Input[index]}' is not a constant (or a shape computation that folds to one)");
 
     /// <summary>The per-image shape of the value at input <paramref name="index"/>, which must not be a constant.</summary>
     internal long[] InputShape(NodeProto node, int index) =>
-        ShapeOf(node.Input[index]) ?? throw Unsupported(node, $"its input '{node.Input[index]}' is not a value the importer tracks");
+        ShapeOf(InputName(node, index, "input")) ?? throw Unsupported(node, $"its input '{node.Input[index]}' is not a value the importer tracks");
+
+    /// <summary>The name at input <paramref name="index"/>; a coded error (the file is invalid) when the node has fewer inputs.</summary>
+    internal string InputName(NodeProto node, int index, string role) =>
+        index < node.Input.Count
+            ? node.Input[index]
+            : throw Invalid(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"node '{NodeLabel(node)}' ({node.OpType}) has {node.Input.Count} input(s), so no {role} (input {index})"));
+
+    /// <summary>
+    /// The fewest inputs each op the importer reads takes (ONNX's operator specs; inputs an older opset gave as
+    /// attributes count as optional). A file with fewer is invalid: refused with its node, not indexed past the end.
+    /// </summary>
+    private static readonly Dictionary<string, int> MinimumInputs = new(StringComparer.Ordinal)
+    {
+        ["Conv"] = 2, ["BatchNormalization"] = 5, ["Gemm"] = 2, ["MatMul"] = 2, ["Add"] = 2, ["Sub"] = 2, ["Mul"] = 2,
+        ["Div"] = 2, ["Pow"] = 2, ["Reshape"] = 2, ["Gather"] = 2, ["LayerNormalization"] = 2, ["Constant"] = 0,
+    };
+
+    /// <summary>A coded error (the file is invalid) when <paramref name="node"/> has fewer inputs than its op takes, or no output.</summary>
+    private void CheckArity(NodeProto node)
+    {
+        int minimum = MinimumInputs.GetValueOrDefault(node.OpType, 1);
+        if (node.Input.Count < minimum || node.Output.Count < 1 || node.Output[0].Length == 0)
+            throw Invalid(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"node '{NodeLabel(node)}' ({node.OpType}) has {node.Input.Count} input(s) and {node.Output.Count} output(s); {node.OpType} takes at least {minimum} input(s) and one output"));
+    }
 
     // ---- errors -----------------------------------------------------------------------------------------------------
 
