@@ -80,6 +80,17 @@ internal sealed class GraphWriter(string architecture, IReadOnlyDictionary<strin
             for (int i = o * perChannel; i < (o + 1) * perChannel; i++) weight[i] = (float)(w[i] * scale);
             bias[o] = (float)((b[o] - mean[o]) * scale + beta[o]);
         }
+        // Finite weights and statistics can still fold to values beyond float32 (weights near 1e36 after a diverged
+        // fine-tune): named here, with the numbers, not later as an invalid graph "from an exporter bug".
+        int bad = Array.FindIndex(weight, v => !float.IsFinite(v));
+        if (bad >= 0 || Array.FindIndex(bias, v => !float.IsFinite(v)) >= 0)
+        {
+            double largest = w.Concat(b).Select(Math.Abs).Max();
+            double largestScale = Enumerable.Range(0, outChannels).Select(o => Math.Abs(gamma[o] / Math.Sqrt(variance[o] + bn.Epsilon))).Max();
+            throw new CompressException(DiagnosticCode.NonFiniteWeights, string.Create(CultureInfo.InvariantCulture,
+                $"Folding BatchNorm '{bn.Module}' into '{conv.Module}' gives weights beyond float32 (largest |weight| {largest:G3}, largest gamma/sqrt(var + eps) {largestScale:G3}): the model's weights are out of range."),
+                hint: "Weights this large come from a diverged training run: lower the learning rate (--finetune-lr when fine-tuning, --lr when training) or retrain the checkpoint.");
+        }
         return (weight, bias);
     }
 

@@ -207,13 +207,22 @@ public static class PruneJob
                 sink.Progress($"export: compacting and verifying ONNX against TorchSharp, to {options.OnnxOutputPath}");
                 model.eval();
                 var preprocessing = run.Preprocessing(options.EmbedPreprocessing);
-                var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
+                try
                 {
-                    FoldBatchNorm = true,
-                    Metadata = ExportJob.StandardMetadata(model, options.Weights, true, metadata),
-                    Preprocessing = preprocessing,
-                });
-                export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
+                    var proto = Export.OnnxExporter.Export(model, new Export.OnnxExportOptions
+                    {
+                        FoldBatchNorm = true,
+                        Metadata = ExportJob.StandardMetadata(model, options.Weights, true, metadata),
+                        Preprocessing = preprocessing,
+                    });
+                    export = ExportJob.VerifyAndWrite(model, proto, options.OnnxOutputPath, foldedBatchNorm: true, compact: true);
+                }
+                catch (CompressException e) when (e.Code == DiagnosticCode.NonFiniteWeights && options.FineTune.Epochs > 0)
+                {
+                    // The loaded weights were checked finite; out of range now means this run's fine-tuning diverged.
+                    throw new CompressException(DiagnosticCode.TrainingDiverged, "Fine-tuning diverged: " + e.Message, e.FilePath,
+                        Training.Trainer.DivergenceHint("fine-tune"), e);
+                }
                 sink.Progress(string.Create(c, $"export: verified (ONNX Runtime matches TorchSharp: max relative difference {export.MaxRelativeDifference:G3}), wrote {export.Output}"));
                 timings["export"] = Lap(clock);
                 // The artifact itself, not the training copy: its accuracy on the same split, in ONNX Runtime.

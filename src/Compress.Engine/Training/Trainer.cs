@@ -106,7 +106,10 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
             // rather than later as an export that does not match ONNX Runtime.
             using (var check = NewDisposeScope())
             {
-                foreach (var (name, parameter) in model.named_parameters())
+                // Parameters and the floating-point buffers (BatchNorm's running statistics follow the activations).
+                var state = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter))
+                    .Concat(model.named_buffers().Where(b => b.buffer.is_floating_point()));
+                foreach (var (name, parameter) in state)
                     if (!parameter.isfinite().all().item<bool>())
                         throw new CompressException(DiagnosticCode.TrainingDiverged, string.Create(CultureInfo.InvariantCulture,
                             $"Training diverged: '{name}' holds NaN or infinite values after {phase} epoch {epoch}."), hint: DivergenceHint(phase));
@@ -142,7 +145,7 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
         optimizer.ParamGroups.Select(g => g.LearningRate).FirstOrDefault();
 
     /// <summary>What to lower: the option of the phase that diverged (the baseline's --lr, or fine-tuning's --finetune-lr).</summary>
-    private static string DivergenceHint(string phase) => phase == "train"
+    internal static string DivergenceHint(string phase) => phase == "train"
         ? "Lower the learning rate (--lr) or check the data."
         : "Lower the fine-tuning learning rate (--finetune-lr; the build step fine-tunes with the paper's 0.001) or check the data and the weights.";
 }

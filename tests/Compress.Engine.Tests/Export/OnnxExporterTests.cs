@@ -135,6 +135,25 @@ public class OnnxExporterTests
     }
 
     [Fact]
+    public void Export_FiniteWeightsThatFoldBeyondFloat32_AreCmp0107NamingTheLayers_NotAnInvalidGraph()
+    {
+        // What a diverged fine-tune leaves: finite weights near 1e36 and a BatchNorm scale of 1e4 overflow float32 when folded.
+        using var model = ModelFixtures.Create(new ModelOptions { Architecture = "resnet18-cifar", WidthMultiplier = 0.0625 }, seed: 1);
+        var state = model.OrderedStateDict().ToDictionary(p => p.Key, p => p.Value);
+        using (no_grad())
+        {
+            state["conv1.weight"].fill_(1e36f);
+            state["bn1.weight"].fill_(1e4f);
+        }
+
+        var e = Assert.Throws<CompressException>(() => OnnxExporter.Export(model));
+
+        Assert.Equal(DiagnosticCode.NonFiniteWeights, e.Code);
+        Assert.Contains("Folding BatchNorm 'bn1' into 'conv1' gives weights beyond float32 (largest |weight| 1E+36", e.Message, StringComparison.Ordinal);
+        Assert.Contains("diverged", e.Hint, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Export_Twice_GivesIdenticalBytes()
     {
         using var model = ExportFixtures.Load("resnet56-cifar");

@@ -59,7 +59,7 @@ internal static class FuzzTargets
     }.ToDictionary(t => t.Name, StringComparer.Ordinal));
 
     /// <summary>Four small tensors of three dtypes and two metadata strings.</summary>
-    private static byte[] SmallSafetensors()
+    internal static byte[] SmallSafetensors()
     {
         using var dir = new TempDirectory();
         string path = dir.Combine("w.safetensors");
@@ -84,7 +84,7 @@ internal static class FuzzTargets
     }
 
     /// <summary>The zip at <paramref name="zip"/> with the entry ending in <paramref name="suffix"/> replaced (stored, as torch.save does).</summary>
-    private static byte[] ReplaceEntry(string zip, string suffix, byte[] replacement)
+    internal static byte[] ReplaceEntry(string zip, string suffix, byte[] replacement)
     {
         using var output = new MemoryStream();
         using (var source = ZipFile.OpenRead(zip))

@@ -89,16 +89,7 @@ public sealed class PyTorchCheckpointFileTests : IDisposable
     [Fact]
     public void Read_ExpandedStrideZeroView_IsRefusedBeforeItIsMaterialised()
     {
-        // Protocol 2 pickle of {'w': torch.zeros(1).expand(20000, 20000)}: strides (0, 0) over one float, 1.6 GB if gathered.
-        byte[] pickle =
-        [
-            0x80, 0x02, (byte)'}', (byte)'X', 1, 0, 0, 0, (byte)'w',
-            (byte)'c', .. "torch._utils\n_rebuild_tensor_v2\n"u8.ToArray(), (byte)'(',
-            (byte)'(', (byte)'X', 7, 0, 0, 0, .. "storage"u8.ToArray(), (byte)'c', .. "torch\nFloatStorage\n"u8.ToArray(),
-            (byte)'X', 1, 0, 0, 0, (byte)'0', (byte)'X', 3, 0, 0, 0, .. "cpu"u8.ToArray(), (byte)'K', 1, (byte)'t', (byte)'Q',
-            (byte)'K', 0, (byte)'J', 0x20, 0x4e, 0, 0, (byte)'J', 0x20, 0x4e, 0, 0, 0x86, (byte)'K', 0, (byte)'K', 0, 0x86, 0x89,
-            (byte)'c', .. "collections\nOrderedDict\n"u8.ToArray(), (byte)')', (byte)'R', (byte)'t', (byte)'R', (byte)'s', (byte)'.',
-        ];
+        byte[] pickle = ExpandedViewPickle();
         string path = Rewrite("expanded.pt", (entry, data) => entry.EndsWith("data.pkl", StringComparison.Ordinal) ? pickle : data);
         long before = GC.GetTotalAllocatedBytes(precise: true);
 
@@ -123,6 +114,17 @@ public sealed class PyTorchCheckpointFileTests : IDisposable
 
         Assert.Contains("more than deflate can produce", e.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>Protocol 2 pickle of {'w': torch.zeros(1).expand(20000, 20000)}: strides (0, 0) over one float, 1.6 GB if gathered.</summary>
+    internal static byte[] ExpandedViewPickle() =>
+        [
+            0x80, 0x02, (byte)'}', (byte)'X', 1, 0, 0, 0, (byte)'w',
+            (byte)'c', .. "torch._utils\n_rebuild_tensor_v2\n"u8.ToArray(), (byte)'(',
+            (byte)'(', (byte)'X', 7, 0, 0, 0, .. "storage"u8.ToArray(), (byte)'c', .. "torch\nFloatStorage\n"u8.ToArray(),
+            (byte)'X', 1, 0, 0, 0, (byte)'0', (byte)'X', 3, 0, 0, 0, .. "cpu"u8.ToArray(), (byte)'K', 1, (byte)'t', (byte)'Q',
+            (byte)'K', 0, (byte)'J', 0x20, 0x4e, 0, 0, (byte)'J', 0x20, 0x4e, 0, 0, 0x86, (byte)'K', 0, (byte)'K', 0, 0x86, 0x89,
+            (byte)'c', .. "collections\nOrderedDict\n"u8.ToArray(), (byte)')', (byte)'R', (byte)'t', (byte)'R', (byte)'s', (byte)'.',
+        ];
 
     /// <summary>Sets the uncompressed size of the entry ending in <paramref name="suffix"/>, in its local header and in
     /// the central directory.</summary>
