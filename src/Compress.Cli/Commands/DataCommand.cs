@@ -19,12 +19,17 @@ internal static class DataCommand
         synthetic.SetAction(r =>
         {
             string dir = r.GetValue(output)!;
-            SyntheticImages.WriteCifarBinary(new SyntheticDataOptions
+            // The batch files replace an earlier set together, or not at all.
+            Compress.Engine.Reporting.OutputTransaction.Run([Path.Combine(dir, "data_batch_1.bin")], context.Sink, () =>
             {
-                Seed = r.GetValue(seed),
-                TrainCount = r.GetValue(train),
-                TestCount = r.GetValue(test),
-            }, dir);
+                SyntheticImages.WriteCifarBinary(new SyntheticDataOptions
+                {
+                    Seed = r.GetValue(seed),
+                    TrainCount = r.GetValue(train),
+                    TestCount = r.GetValue(test),
+                }, dir);
+                return 0;
+            });
             context.Out.WriteLine($"synthetic dataset written to {Path.GetFullPath(dir)}");
             return 0;
         });

@@ -19,7 +19,11 @@ internal static class ReportCommand
         command.Add(output);
         command.SetAction(r =>
         {
-            var written = BuildReportFiles.Render(r.GetValue(file)!, r.GetValue(output));
+            string json = r.GetValue(file)!;
+            string folder = r.GetValue(output) ?? Path.GetDirectoryName(Path.GetFullPath(json)) ?? ".";
+            // The HTML and the Markdown replace the earlier pair together, or not at all.
+            var written = Compress.Engine.Reporting.OutputTransaction.Run([Path.Combine(folder, "report")], context.Sink,
+                () => BuildReportFiles.Render(json, r.GetValue(output)));
             context.Out.WriteLine($"wrote {written.Html} and {written.Markdown}");
             return 0;
         });

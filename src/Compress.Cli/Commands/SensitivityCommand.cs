@@ -48,16 +48,18 @@ internal static class SensitivityCommand
                 BatchSize = r.GetValue(batch),
                 MaxBatches = r.GetValue(maxBatches),
             };
-            var result = SensitivityJob.Run(new SensitivityJob.Options
-            {
-                Model = common.ModelOptions(r),
-                Weights = common.WeightsFor(r),
-                Data = common.DataOptions(r),
-                Run = common.RunOptions(r),
-                Scan = scan,
-                OutputPath = r.GetValue(output),
-                PlotPath = r.GetValue(plot),
-            }, context.Sink, context.Cancellation);
+            // The JSON and the plot replace the earlier pair together, or not at all.
+            var result = Compress.Engine.Reporting.OutputTransaction.Run([r.GetValue(output), r.GetValue(plot)], context.Sink,
+                () => SensitivityJob.Run(new SensitivityJob.Options
+                {
+                    Model = common.ModelOptions(r),
+                    Weights = common.WeightsFor(r),
+                    Data = common.DataOptions(r),
+                    Run = common.RunOptions(r),
+                    Scan = scan,
+                    OutputPath = r.GetValue(output),
+                    PlotPath = r.GetValue(plot),
+                }, context.Sink, context.Cancellation));
             if (r.GetValue(common.Json)) context.WriteJson(result);
             else WriteTable(context.Out, result);
             return 0;

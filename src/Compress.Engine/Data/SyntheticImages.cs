@@ -173,12 +173,15 @@ public static class SyntheticImages
 
     private static void WriteAtomically(string path, byte[] data)
     {
-        // A unique temporary name: two processes filling the same cache folder must not write into one file.
-        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        // A unique temporary name (two processes filling the same cache folder must not write into one file) that carries
+        // the process id, so that the next run removes it if this one is killed; staged while a transaction owns the folder.
+        string target = Reporting.AtomicFile.TargetOf(Path.GetFullPath(path));
+        string temp = target + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" +
+                      Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8] + ".tmp";
         try
         {
             File.WriteAllBytes(temp, data);
-            File.Move(temp, path, overwrite: true);
+            File.Move(temp, target, overwrite: true);
         }
         finally
         {
