@@ -562,16 +562,27 @@ public static class SpecJob
     }
 
     /// <summary>
-    /// A problem with the spec's weights file or data folder (bad checkpoint, dataset not fitting the model), re-aimed
-    /// at the <c>weights</c> or <c>data</c> line of the spec so the build error lands there; the message still names
+    /// A problem with the spec's weights file or data folder (bad checkpoint, dataset not fitting the model), or with
+    /// the layer names it gives an imported model, re-aimed at the <c>weights</c>, <c>data</c>, <c>ignoredLayers</c>,
+    /// <c>channelRatio</c> or <c>sparsity</c> line of the spec so the build error lands there; the message still names
     /// the file. Null when the exception concerns something else or already has a position.
     /// </summary>
+    private static readonly string[] LayerKeys = ["ignoredLayers", "channelRatio"];
+
     private static CompressException? AttributeToSpec(CompressException e, BuildSpec spec)
     {
-        if (e.Line is not null || e.FilePath is null) return null;
-        string full = Path.GetFullPath(e.FilePath);
-        string? key = spec.Weights is not null && full == spec.Weights ? "weights"
-            : spec.Data != "synthetic" && (full == spec.Data || full.StartsWith(spec.Data + Path.DirectorySeparatorChar, StringComparison.Ordinal)) ? "data"
+        if (e.Line is not null) return null;
+        // Layer names of an imported model are known only once it is read: blamed on the key that named them.
+        string? key = e.Code switch
+        {
+            DiagnosticCode.UnknownChannelLayer => LayerKeys.FirstOrDefault(k => spec.LocationOf(k) is not null),
+            DiagnosticCode.UnknownPrunableParameter => spec.LocationOf("sparsity") is not null ? "sparsity" : null,
+            _ => null,
+        };
+        if (key is null && e.FilePath is null) return null;
+        string? full = e.FilePath is null ? null : Path.GetFullPath(e.FilePath);
+        key ??= spec.Weights is not null && full == spec.Weights ? "weights"
+            : spec.Data != "synthetic" && full is not null && (full == spec.Data || full.StartsWith(spec.Data + Path.DirectorySeparatorChar, StringComparison.Ordinal)) ? "data"
             : null;
         if (key is null || spec.LocationOf(key) is not SpecLocation at) return null;
         return new CompressException(e.Code, e.Message, spec.SpecPath, e.Hint, e) { Line = at.Line, Column = at.Column };

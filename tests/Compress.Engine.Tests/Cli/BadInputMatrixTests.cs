@@ -217,6 +217,7 @@ public sealed class BadInputMatrixTests(BadInputMatrixFixture fixture) : IClassF
         { "spec-data-missing", "run --spec {SPEC}:%GOOD%, \"data\": \"nowhere\"", "CMP0201", 1 },
         { "spec-sparsity-bad", "run --spec {SPEC}:%GOOD%, \"method\": \"layerwise\", \"sparsity\": \"{IN}/bad-sparsity.json\"", "CMP0751", 1 },
         { "spec-rate", "run --spec {SPEC}:%GOOD%, \"pruneRate\": 1.5", "CMP0301", 1 },
+        { "spec-onnx-layer", "run --spec {SPEC}:{ \"name\": \"pruned\", \"model\": \"{IN}/good.onnx\", \"syntheticTrain\": 128, \"syntheticTest\": 64, \"fineTuneEpochs\": 0, \"outputDirectory\": \"out\", \"intermediateDirectory\": \"obj\", \"method\": \"channel\", \"channelRatio\": 0.3, \"ignoredLayers\": [\"conv9\"] }", "CMP0702", 1 },
         { "spec-synthetic-absurd", "run --spec {SPEC}:%GOOD%, \"syntheticTrain\": 600000", "CMP0622", 1 },
         { "report-missing", "report {CASE}/none.report.json", "CMP0625", 1 },
     };
@@ -234,6 +235,9 @@ public sealed class BadInputMatrixTests(BadInputMatrixFixture fixture) : IClassF
         Assert.True(err.Contains($"error {code}: ", StringComparison.Ordinal), $"{id}: expected {code}: {err}");
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
         Assert.DoesNotContain("CMP0007", err, StringComparison.Ordinal);
+        // A spec's problems point at the spec, with a line and column (what MSBuild and editors jump to).
+        if (id.StartsWith("spec-", StringComparison.Ordinal) && id != "spec-missing")
+            Assert.True(err.Contains(Path.Combine(folder, "spec.json") + "(", StringComparison.Ordinal), $"{id}: no position in the spec: {err}");
         Assert.Equal(fixture.GoodSnapshot, BadInputMatrixFixture.Snapshot(Path.Combine(folder, "out")));
     }
 
