@@ -11,8 +11,8 @@ namespace Compress.Tasks;
 /// </summary>
 /// <remarks>
 /// Cancellation (Ctrl+C, or Visual Studio's cancel): <see cref="ToolTask.Cancel"/> kills the engine's whole process
-/// tree (ToolTask's own behaviour). The engine writes outputs to a temporary file and moves it into place, so a
-/// killed run leaves the previous outputs untouched.
+/// tree (ToolTask's own behaviour). The engine stages a run's outputs in a hidden folder beside them and moves them in
+/// together at the end, so a killed run leaves the previous outputs untouched; the next run removes what it left.
 /// </remarks>
 public sealed class CompressModel : ToolTask
 {
