@@ -63,6 +63,11 @@ internal sealed partial class OnnxImport
 
     private void SetConstant(string name, object value)
     {
+        // A folded value must fill its dims (a Reshape to an incompatible shape, a Constant whose values do not fit).
+        long[] dims = value is FloatConstant fc ? fc.Dims : ((IntConstant)value).Dims;
+        long length = value is FloatConstant fl ? (fl.Raw?.Length / 4 ?? fl.Data.LongLength) : ((IntConstant)value).Data.LongLength;
+        if (dims.Any(d => d < 0) || dims.Aggregate(1.0, (a, b) => a * b) != length)
+            throw Invalid($"the value '{name}' has {length} values for dims {ShapeText.Format(dims)}");
         if (value is FloatConstant f) SetFloat(name, f);
         else SetInt(name, (IntConstant)value);
     }

@@ -351,13 +351,24 @@ internal sealed partial class OnnxImport
     internal object? ReadConstant(TensorProto tensor, string source)
     {
         long[] dims = [.. tensor.Dims];
-        long count = dims.Aggregate(1L, (a, b) => a * b);
+        long count = 1;
+        try
+        {
+            foreach (long d in dims) count = d < 0 ? throw new OverflowException() : checked(count * d);
+        }
+        catch (OverflowException)
+        {
+            throw Invalid($"the tensor '{tensor.Name}' has impossible dims {ShapeText.Format(dims)}");
+        }
         switch ((TensorProto.Types.DataType)tensor.DataType)
         {
             case TensorProto.Types.DataType.Float:
             {
-                // A length that does not fit the dims is reported once the graph's shapes are known (a shape error
-                // names the node that reads it), or at the end for a tensor that became state.
+                // The values must fill the dims exactly: every later step (transposing, folding, shapes) indexes by them.
+                long values = tensor.RawData.Length > 0 ? tensor.RawData.Length / 4 : tensor.FloatData.Count;
+                if (values != count || (tensor.RawData.Length % 4) != 0)
+                    throw Invalid(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"the tensor '{tensor.Name}' has {(tensor.RawData.Length > 0 ? tensor.RawData.Length + " bytes" : values + " values")} for dims {ShapeText.Format(dims)} ({count} float32 values)"));
                 return tensor.RawData.Length > 0 && BitConverter.IsLittleEndian
                     ? FloatConstant.FromRaw(dims, tensor.RawData, source)
                     : new FloatConstant(dims, [.. tensor.FloatData], source);
@@ -376,6 +387,8 @@ internal sealed partial class OnnxImport
                 long[] data = tensor.RawData.Length > 0
                     ? MemoryMarshal.Cast<byte, int>(tensor.RawData.Span).ToArray().Select(v => (long)v).ToArray()
                     : tensor.Int32Data.Select(v => (long)v).ToArray();
+                if (data.LongLength != count)
+                    throw Invalid($"the tensor '{tensor.Name}' has {data.LongLength} values for dims {ShapeText.Format(dims)}");
                 return new IntConstant(dims, data);
             }
             default:

@@ -119,6 +119,23 @@ public class OnnxImportErrorTests
         Assert.Contains("layer1.0.conv1.weight", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("fc.weight", new long[] { 10, 600 }, "bytes for dims [10, 600]")]
+    [InlineData("layer1.0.conv1.weight", new long[] { 4, -4, 3, 3 }, "impossible dims [4, -4, 3, 3]")]
+    [InlineData("conv1.weight", new long[] { 1L << 40, 1L << 40 }, "impossible dims")]
+    public void Read_InitializerWhoseValuesDoNotFillItsDims_Cmp0504NamingIt(string name, long[] dims, string expected)
+    {
+        // Found by AFL++ (tests/Compress.Fuzz): a Gemm weight with more dims than values was transposed past its end.
+        var model = Load();
+        var weight = model.Graph.Initializer.Single(i => i.Name == name);
+        weight.Dims.Clear();
+        weight.Dims.AddRange(dims);
+        var e = Import(model);
+        Assert.Equal(DiagnosticCode.InvalidOnnxModel, e.Code);
+        Assert.Contains($"the tensor '{name}' has ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Read_TwoOutputs_Cmp0504()
     {
