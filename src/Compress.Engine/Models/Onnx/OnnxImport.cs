@@ -102,6 +102,8 @@ internal sealed partial class OnnxImport
     /// <summary>Converts <paramref name="graph"/>.</summary>
     internal ImportedOnnxModel Convert(GraphProto graph, string inputName, InputShape input, string outputName, OnnxOrigin origin)
     {
+        foreach (var node in graph.Node)
+            foreach (string name in node.Input) _firstReader.TryAdd(name, node);
         foreach (var tensor in graph.Initializer) AddInitializer(tensor);
         foreach (var node in graph.Node)
             foreach (string name in node.Input.Where(n => n.Length > 0)) _readers[name] = _readers.GetValueOrDefault(name) + 1;
@@ -347,6 +349,13 @@ internal sealed partial class OnnxImport
         }
     }
 
+    /// <summary>The first node that reads each value (for messages about a tensor).</summary>
+    private readonly Dictionary<string, NodeProto> _firstReader = new(StringComparer.Ordinal);
+
+    /// <summary>" (read by node 'x' (Op))" for a tensor a node reads, else "".</summary>
+    private string ReaderOf(string tensor) =>
+        _firstReader.TryGetValue(tensor, out var node) ? $" (read by node '{NodeLabel(node)}' ({node.OpType}))" : "";
+
     /// <summary>A float32 or integer tensor's value, or null for other element types (refused where used as a weight).</summary>
     internal object? ReadConstant(TensorProto tensor, string source)
     {
@@ -358,7 +367,7 @@ internal sealed partial class OnnxImport
         }
         catch (OverflowException)
         {
-            throw Invalid($"the tensor '{tensor.Name}' has impossible dims {ShapeText.Format(dims)}");
+            throw Invalid($"the tensor '{tensor.Name}'{ReaderOf(tensor.Name)} has impossible dims {ShapeText.Format(dims)}");
         }
         switch ((TensorProto.Types.DataType)tensor.DataType)
         {
@@ -368,7 +377,7 @@ internal sealed partial class OnnxImport
                 long values = tensor.RawData.Length > 0 ? tensor.RawData.Length / 4 : tensor.FloatData.Count;
                 if (values != count || (tensor.RawData.Length % 4) != 0)
                     throw Invalid(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"the tensor '{tensor.Name}' has {(tensor.RawData.Length > 0 ? tensor.RawData.Length + " bytes" : values + " values")} for dims {ShapeText.Format(dims)} ({count} float32 values)"));
+                        $"the tensor '{tensor.Name}'{ReaderOf(tensor.Name)} has {(tensor.RawData.Length > 0 ? tensor.RawData.Length + " bytes" : values + " values")} for dims {ShapeText.Format(dims)} ({count} float32 values)"));
                 return tensor.RawData.Length > 0 && BitConverter.IsLittleEndian
                     ? FloatConstant.FromRaw(dims, tensor.RawData, source)
                     : new FloatConstant(dims, [.. tensor.FloatData], source);
@@ -379,7 +388,7 @@ internal sealed partial class OnnxImport
                     ? MemoryMarshal.Cast<byte, long>(tensor.RawData.Span).ToArray()
                     : [.. tensor.Int64Data];
                 if (data.LongLength != count)
-                    throw Invalid($"the tensor '{tensor.Name}' has {data.LongLength} values for dims {ShapeText.Format(dims)}");
+                    throw Invalid($"the tensor '{tensor.Name}'{ReaderOf(tensor.Name)} has {data.LongLength} values for dims {ShapeText.Format(dims)}");
                 return new IntConstant(dims, data);
             }
             case TensorProto.Types.DataType.Int32:
@@ -388,7 +397,7 @@ internal sealed partial class OnnxImport
                     ? MemoryMarshal.Cast<byte, int>(tensor.RawData.Span).ToArray().Select(v => (long)v).ToArray()
                     : tensor.Int32Data.Select(v => (long)v).ToArray();
                 if (data.LongLength != count)
-                    throw Invalid($"the tensor '{tensor.Name}' has {data.LongLength} values for dims {ShapeText.Format(dims)}");
+                    throw Invalid($"the tensor '{tensor.Name}'{ReaderOf(tensor.Name)} has {data.LongLength} values for dims {ShapeText.Format(dims)}");
                 return new IntConstant(dims, data);
             }
             default:

@@ -132,7 +132,7 @@ public class OnnxImportErrorTests
         weight.Dims.AddRange(dims);
         var e = Import(model);
         Assert.Equal(DiagnosticCode.InvalidOnnxModel, e.Code);
-        Assert.Contains($"the tensor '{name}' has ", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"the tensor '{name}' (read by node '", e.Message, StringComparison.Ordinal);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
