@@ -31,6 +31,8 @@ switch (name)
         return DynamicPruningExperiment.Run(rest);
     case "identical-latency":
         return IdenticalGraphsLatency.Run(rest);
+    case "training-speed":
+        return TrainingSpeedBenchmark.Run(rest);
     case "onnx-training":
         return OnnxTrainingBenchmark.Run(rest);
     case "all":
@@ -39,6 +41,6 @@ switch (name)
         OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|identical-latency|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|training-speed|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|identical-latency|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
         return 2;
 }

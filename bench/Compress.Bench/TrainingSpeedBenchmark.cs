@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using Compress.Engine.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Compress.Bench;
+
+/// <summary>
+/// Issue 16's exploration: training-step throughput of resnet18-cifar (width 1, batch 64, 2 threads, random batches)
+/// in the layouts and precisions TorchSharp 0.107 can reach, alternated round by round in one run: NCHW float32 (the
+/// engine's default), channels-last float32 (TorchSharp has no memory_format API: a permute-contiguous-permute gives
+/// NCHW-shaped tensors with NHWC strides, which libtorch's convolutions recognise), and bfloat16 weights and batches.
+/// </summary>
+internal static class TrainingSpeedBenchmark
+{
+    public static int Run(string[] args)
+    {
+        int rounds = BenchOptions.Integer(args, "--rounds", 4), steps = BenchOptions.Integer(args, "--steps", 6);
+        double width = BenchOptions.Number(args, "--width", 1);
+        const int batch = 64;
+        set_num_threads(2);
+        // bf16 only when asked (--bf16): without AVX512-BF16 or AMX (this AMD EPYC has AVX2 only) libtorch emulates it,
+        // and a step takes minutes.
+        string[] variants = args.Contains("--bf16") ? ["nchw-fp32", "channels-last-fp32", "nchw-bf16"] : ["nchw-fp32", "channels-last-fp32"];
+        if (BenchOptions.Text(args, "--only") is string only) variants = [only];
+        var times = variants.ToDictionary(v => v, _ => new List<double>());
+        var models = new Dictionary<string, (ClassifierModel Model, optim.Optimizer Optimizer, Tensor Images, Tensor Labels)>();
+        foreach (string variant in variants)
+        {
+            manual_seed(0);
+            var model = ModelFactory.Create(new ModelOptions { Architecture = "resnet18-cifar", WidthMultiplier = width });
+            var images = randn(batch, 3, 32, 32);
+            if (variant.StartsWith("channels-last", StringComparison.Ordinal))
+            {
+                using (no_grad())
+                    foreach (var (_, p) in model.named_parameters())
+                        if (p.dim() == 4) p.set_(ChannelsLast(p));
+                images = ChannelsLast(images);
+            }
+            if (variant.EndsWith("bf16", StringComparison.Ordinal))
+            {
+                model.to(ScalarType.BFloat16);
+                images = images.to(bfloat16);
+            }
+            model.train();
+            models[variant] = (model, optim.SGD(model.parameters(), 0.01, 0.9), images, randint(0, 10, [batch], dtype: int64));
+        }
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (string variant in round % 2 == 0 ? variants : variants.Reverse())
+            {
+                var (model, optimizer, images, labels) = models[variant];
+                Step(model, optimizer, images, labels);
+                for (int i = 0; i < steps; i++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    Step(model, optimizer, images, labels);
+                    times[variant].Add(clock.Elapsed.TotalSeconds);
+                }
+            }
+        }
+        var c = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(c, $"## Training step, resnet18-cifar width {width}, batch {batch}, 2 threads, {rounds} alternated rounds of {steps} steps"));
+        Console.WriteLine();
+        Console.WriteLine("| variant | median step (s) | min step (s) | images/s (median) | vs nchw-fp32 |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        double reference = times.TryGetValue("nchw-fp32", out var nchw) ? Median(nchw) : double.NaN;
+        foreach (var (variant, list) in times)
+            Console.WriteLine(string.Create(c, $"| {variant} | {Median(list):F3} | {list.Min():F3} | {batch / Median(list):F1} | {reference / Median(list):F2}x |"));
+        return 0;
+    }
+
+    /// <summary>The same values in NHWC memory order, still shaped NCHW.</summary>
+    internal static Tensor ChannelsLast(Tensor t) => t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    private static void Step(ClassifierModel model, optim.Optimizer optimizer, Tensor images, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        var logits = model.forward(images);
+        var loss = nn.functional.cross_entropy(logits.to(float32), labels);
+        loss.backward();
+        optimizer.step();
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        int n = sorted.Count;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}
