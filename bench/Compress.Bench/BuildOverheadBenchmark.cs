@@ -84,10 +84,10 @@ internal static class BuildOverheadBenchmark
         Console.WriteLine();
         Console.WriteLine("| variant | median s | min s | max s |");
         Console.WriteLine("|---|---:|---:|---:|");
-        Console.WriteLine(string.Create(c, $"| build step on | {Median(on):F3} | {on.Min():F3} | {on.Max():F3} |"));
-        Console.WriteLine(string.Create(c, $"| CompressEnabled=false | {Median(off):F3} | {off.Min():F3} | {off.Max():F3} |"));
+        Console.WriteLine(string.Create(c, $"| build step on | {Timing.Median(on):F3} | {on.Min():F3} | {on.Max():F3} |"));
+        Console.WriteLine(string.Create(c, $"| CompressEnabled=false | {Timing.Median(off):F3} | {off.Min():F3} | {off.Max():F3} |"));
         Console.WriteLine();
-        Console.WriteLine(string.Create(c, $"Overhead of the step when nothing changed (difference of medians): {Median(on) - Median(off):F3} s"));
+        Console.WriteLine(string.Create(c, $"Overhead of the step when nothing changed (difference of medians): {Timing.Median(on) - Timing.Median(off):F3} s"));
         Console.WriteLine();
         return 0;
     }
@@ -133,12 +133,5 @@ internal static class BuildOverheadBenchmark
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Compress.sln"))) return dir.FullName;
         throw new InvalidOperationException("Compress.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

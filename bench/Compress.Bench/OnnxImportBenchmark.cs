@@ -66,9 +66,9 @@ internal static class OnnxImportBenchmark
             if (rows.Count == 0) throw new InvalidOperationException("The child process reported no import.");
             var cold = rows[0];
             var warm = rows.Skip(1).ToList();
-            double warmSeconds = warm.Count > 0 ? Median(warm.Select(r => r.Seconds)) : double.NaN;
+            double warmSeconds = warm.Count > 0 ? Timing.Median(warm.Select(r => r.Seconds)) : double.NaN;
             double coldPeakMB = (cold.Peak - cold.Before) / MB;
-            double warmPeakMB = warm.Count > 0 ? Median(warm.Select(r => (r.Peak - r.Before) / MB)) : double.NaN;
+            double warmPeakMB = warm.Count > 0 ? Timing.Median(warm.Select(r => (r.Peak - r.Before) / MB)) : double.NaN;
             double weightMB = weightBytes / MB;
 
             Console.WriteLine();
@@ -242,11 +242,4 @@ internal static class OnnxImportBenchmark
     }
 
     private static double Double(string text) => double.Parse(text, CultureInfo.InvariantCulture);
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
 }

@@ -45,25 +45,19 @@ internal static class TrainingBenchmark
         Console.WriteLine("|---:|---:|---:|---:|");
         foreach (var (threads, list) in times)
         {
-            double median = Median(list);
+            double median = Timing.Median(list);
             Console.WriteLine(string.Create(c, $"| {threads} | {median:F3} | {list.Min():F3} | {batch / median:F1} |"));
         }
         Console.WriteLine();
     }
 
-    private static void Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels)
+    /// <summary>One training step (forward, cross-entropy in float32, backward, optimiser step) in a dispose scope.</summary>
+    internal static void Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
-        var loss = nn.functional.cross_entropy(model.forward(images), labels);
+        var loss = nn.functional.cross_entropy(model.forward(images).to(float32), labels);
         loss.backward();
         optimizer.step();
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

@@ -66,11 +66,11 @@ internal static class TrainingComparison
             Console.WriteLine();
             Console.WriteLine($"| model | parameters | median step (s) | min step (s) | images/s (median) | ratio to {reference.Name} (medians) | ratio (min steps) |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-            double referenceRate = batch / Median(times[1]);
+            double referenceRate = batch / Timing.Median(times[1]);
             double referenceMin = times[1].Min();
             for (int m = 0; m < 2; m++)
             {
-                double median = Median(times[m]);
+                double median = Timing.Median(times[m]);
                 long parameters = models[m].Model.parameters().Sum(p => p.numel());
                 Console.WriteLine(string.Create(c,
                     $"| {models[m].Name} | {parameters:N0} | {median:F3} | {times[m].Min():F3} | {batch / median:F1} | {batch / median / referenceRate:F3}x | {referenceMin / times[m].Min():F3}x |"));
@@ -78,7 +78,7 @@ internal static class TrainingComparison
             Console.WriteLine();
             for (int m = 0; m < 2; m++)
             {
-                var perRound = times[m].Chunk(steps).Select(r => (batch / Median([.. r])).ToString("F1", c));
+                var perRound = times[m].Chunk(steps).Select(r => (batch / Timing.Median([.. r])).ToString("F1", c));
                 Console.WriteLine($"Per-round median images/s, {models[m].Name}: {string.Join(", ", perRound)}");
             }
             Console.WriteLine();
@@ -121,12 +121,5 @@ internal static class TrainingComparison
         loss.backward();
         optimizer.step();
         return readLoss ? loss.item<float>() : double.NaN;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

@@ -51,11 +51,11 @@ internal static class TrainingSpeedBenchmark
             foreach (string variant in round % 2 == 0 ? variants : variants.Reverse())
             {
                 var (model, optimizer, images, labels) = models[variant];
-                Step(model, optimizer, images, labels);
+                TrainingBenchmark.Step(model, optimizer, images, labels);
                 for (int i = 0; i < steps; i++)
                 {
                     var clock = Stopwatch.StartNew();
-                    Step(model, optimizer, images, labels);
+                    TrainingBenchmark.Step(model, optimizer, images, labels);
                     times[variant].Add(clock.Elapsed.TotalSeconds);
                 }
             }
@@ -65,29 +65,12 @@ internal static class TrainingSpeedBenchmark
         Console.WriteLine();
         Console.WriteLine("| variant | median step (s) | min step (s) | images/s (median) | vs nchw-fp32 |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
-        double reference = times.TryGetValue("nchw-fp32", out var nchw) ? Median(nchw) : double.NaN;
+        double reference = times.TryGetValue("nchw-fp32", out var nchw) ? Timing.Median(nchw) : double.NaN;
         foreach (var (variant, list) in times)
-            Console.WriteLine(string.Create(c, $"| {variant} | {Median(list):F3} | {list.Min():F3} | {batch / Median(list):F1} | {reference / Median(list):F2}x |"));
+            Console.WriteLine(string.Create(c, $"| {variant} | {Timing.Median(list):F3} | {list.Min():F3} | {batch / Timing.Median(list):F1} | {reference / Timing.Median(list):F2}x |"));
         return 0;
     }
 
     /// <summary>The same values in NHWC memory order, still shaped NCHW.</summary>
     internal static Tensor ChannelsLast(Tensor t) => t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
-
-    private static void Step(ClassifierModel model, optim.Optimizer optimizer, Tensor images, Tensor labels)
-    {
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        var logits = model.forward(images);
-        var loss = nn.functional.cross_entropy(logits.to(float32), labels);
-        loss.backward();
-        optimizer.step();
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
 }
