@@ -43,8 +43,7 @@ internal static class PlotOutput
         }
         string full = Path.GetFullPath(path);
         string target = Reporting.AtomicFile.TargetOf(full);
-        string folder = Path.GetDirectoryName(target) ?? ".";
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.tmp");
+        string temp = Reporting.AtomicFile.TemporaryPathFor(target);
         try
         {
             File.WriteAllBytes(temp, png);

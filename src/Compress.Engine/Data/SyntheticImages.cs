@@ -173,11 +173,9 @@ public static class SyntheticImages
 
     private static void WriteAtomically(string path, byte[] data)
     {
-        // A unique temporary name (two processes filling the same cache folder must not write into one file) that carries
-        // the process id, so that the next run removes it if this one is killed; staged while a transaction owns the folder.
+        // Staged while a transaction owns the folder; a unique temporary name, as two processes may fill one cache folder.
         string target = Reporting.AtomicFile.TargetOf(Path.GetFullPath(path));
-        string temp = target + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" +
-                      Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8] + ".tmp";
+        string temp = Reporting.AtomicFile.TemporaryPathFor(target);
         try
         {
             File.WriteAllBytes(temp, data);

@@ -106,10 +106,7 @@ internal static class SafetensorsFile
 
         string fullPath = Path.GetFullPath(path);
         string target = Reporting.AtomicFile.TargetOf(fullPath);
-        string folder = Path.GetDirectoryName(target) ?? ".";
-        // <name>.<pid>-<random>.tmp: AtomicFile.RemoveStaleTemporaryFiles finds it if this process is killed mid-write.
-        string temp = Path.Combine(folder, "." + Path.GetFileName(fullPath) + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" +
-                                           Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8] + ".tmp");
+        string temp = Reporting.AtomicFile.TemporaryPathFor(target);
         try
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

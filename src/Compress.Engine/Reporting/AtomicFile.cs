@@ -22,7 +22,7 @@ public static class AtomicFile
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
         string target = TargetOf(full);
-        string temp = target + "." + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".tmp";
+        string temp = TemporaryPathFor(target);
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -44,6 +44,16 @@ public static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>
+    /// A temporary name beside <paramref name="target"/>, hidden, unique (two writers never share one) and carrying this
+    /// process's id, <c>.&lt;name&gt;.&lt;pid&gt;-&lt;hex&gt;.tmp</c>, so that <see cref="RemoveStaleTemporaryFiles"/> removes
+    /// it if the process is killed mid-write. Every writer of the engine uses it.
+    /// </summary>
+    public static string TemporaryPathFor(string target) =>
+        Path.Combine(Path.GetDirectoryName(target) ?? ".", "." + Path.GetFileName(target) + "." +
+            Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-" +
+            Guid.NewGuid().ToString("N", System.Globalization.CultureInfo.InvariantCulture)[..8] + ".tmp");
 
     /// <summary>
     /// The file a write of <paramref name="fullPath"/> goes to: its staged copy while an <see cref="OutputTransaction"/>
