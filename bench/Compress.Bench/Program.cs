@@ -33,6 +33,8 @@ switch (name)
         return IdenticalGraphsLatency.Run(rest);
     case "training-speed":
         return TrainingSpeedBenchmark.Run(rest);
+    case "channels-last-check":
+        return ChannelsLastCheck.Run(rest);
     case "onnx-training":
         return OnnxTrainingBenchmark.Run(rest);
     case "all":
@@ -41,6 +43,6 @@ switch (name)
         OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|training-speed|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|identical-latency|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|training-speed|channels-last-check|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|identical-latency|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
         return 2;
 }

@@ -240,6 +240,12 @@ public sealed class BatchLoader : IDisposable
                     Augmentation.Copy(source, target, shape, _table);
                 }
             }
+            if (_options.ChannelsLast)
+            {
+                var planar = images;
+                images = null;
+                using (planar) images = Training.ChannelsLastLayout.Of(planar);
+            }
             int worker = Environment.CurrentManagedThreadId;
             if (_device.type != DeviceType.CPU)
             {

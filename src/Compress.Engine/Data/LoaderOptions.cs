@@ -27,6 +27,12 @@ public sealed record LoaderOptions
     /// <summary>Skip the last batch when it is smaller than <see cref="BatchSize"/>. Default false.</summary>
     public bool DropLast { get; init; }
 
+    /// <summary>
+    /// Hand out images with channels-last strides (NCHW shape, NHWC memory), re-laid on the worker thread so the trainer
+    /// does not pay for it. Default false.
+    /// </summary>
+    public bool ChannelsLast { get; init; }
+
     /// <summary>Batches prepared ahead on the worker thread (memory: Prefetch x one batch). Default 2.</summary>
     public int Prefetch { get; init; } = 2;
 }

@@ -84,6 +84,8 @@ public static class DiagnosticCode
     public const string TrainingDiverged = "CMP0402";
     /// <summary>Warning: the literal decorrelation variant adds nothing for this model (it only handles kernels with two rows).</summary>
     public const string LiteralDecorrelationInactive = "CMP0403";
+    /// <summary>Warning: channels-last was asked for, but a 1x1 strided convolution is too narrow for libtorch's channels-last kernel; training NCHW.</summary>
+    public const string ChannelsLastUnsafe = "CMP0404";
 
     /// <summary>The model graph has a node, module or tensor the ONNX exporter does not support.</summary>
     public const string UnsupportedExportNode = "CMP0501";

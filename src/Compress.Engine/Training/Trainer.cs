@@ -35,8 +35,7 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var started = DateTime.UtcNow;
-        var epochs = new List<EpochResult>();
-        if (options.Epochs == 0) return new TrainingResult(epochs, 0);
+        if (options.Epochs == 0) return new TrainingResult([], 0);
 
         model.to(device);
         mask?.Apply(model);
@@ -45,6 +44,28 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
             _sink.Report(Diagnostic.Warning(DiagnosticCode.LiteralDecorrelationInactive,
                 "The literal decorrelation variant adds 0 to the loss here: like the source project's code, it only handles kernels with exactly two rows, and this model's convolutions have none (3x3 and 1x1 kernels).",
                 hint: "Use the default decorrelation variant (pearson), which works on any kernel shape."));
+        var (channelsLast, layout, unsafeLayer) = ChannelsLastLayout.Decide(model, options.MemoryFormat);
+        if (unsafeLayer is not null)
+            _sink.Report(Diagnostic.Warning(DiagnosticCode.ChannelsLastUnsafe,
+                $"Training NCHW instead of channels-last: {unsafeLayer}.",
+                hint: "Nothing to do: the run is correct. Use memoryFormat auto (the default), which never picks channels-last for this model."));
+        _sink.Progress($"{phase}: memory format {layout}");
+        if (channelsLast) ChannelsLastLayout.ToChannelsLast(model);
+        try
+        {
+            return Run(data, normalization, options, mask, phase, hook, channelsLast, started, cancellationToken);
+        }
+        finally
+        {
+            // Whatever happened, the caller gets NCHW weights back: savers, the exporter and the analysis read raw storage.
+            if (channelsLast) ChannelsLastLayout.ToContiguous(model);
+        }
+    }
+
+    private TrainingResult Run(IImageDataset data, Normalization normalization, TrainingOptions options, PruningMask? mask,
+        string phase, ITrainingHook? hook, bool channelsLast, DateTime started, CancellationToken cancellationToken)
+    {
+        var epochs = new List<EpochResult>();
         using var optimizer = optim.SGD(model.parameters(), options.Sgd.LearningRate, options.Sgd.Momentum, 0,
             options.Sgd.WeightDecay, options.Sgd.Nesterov);
         using var loader = new BatchLoader(data, new LoaderOptions
@@ -54,6 +75,7 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
             Augment = options.Augment,
             Seed = options.Seed,
             Normalization = normalization,
+            ChannelsLast = channelsLast,
         }, device);
 
         int stepsPerEpoch = loader.BatchesPerEpoch;

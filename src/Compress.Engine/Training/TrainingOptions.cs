@@ -30,6 +30,13 @@ public sealed record TrainingOptions
     /// <summary>Seed for shuffling and augmentation (default 0).</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// Memory layout of batches and convolution weights while training (default <see cref="MemoryFormat.Auto"/>:
+    /// channels-last for wide convolutions, <see cref="ChannelsLastLayout.Decide"/>). Results are deterministic per
+    /// setting; the two layouts differ in the last bits (different convolution kernels).
+    /// </summary>
+    public MemoryFormat MemoryFormat { get; init; }
+
     /// <summary>Images per batch during evaluation (default 256).</summary>
     public int EvaluationBatchSize { get; init; } = 256;
 
