@@ -33,6 +33,10 @@ switch (name)
         return IdenticalGraphsLatency.Run(rest);
     case "training-speed":
         return TrainingSpeedBenchmark.Run(rest);
+    case "imported-training":
+        return ImportedTrainingBenchmark.Run(rest);
+    case "fma-peak":
+        return FmaPeakBenchmark.Run(rest);
     case "channels-last-check":
         return ChannelsLastCheck.Run(rest);
     case "onnx-training":
@@ -43,6 +47,6 @@ switch (name)
         OnnxLatencyBenchmark.Run();
         return code;
     default:
-        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|training-speed|channels-last-check|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|identical-latency|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
+        Console.Error.WriteLine("usage: Compress.Bench <analysis|training|training-speed|imported-training|fma-peak|channels-last-check|onnx|build-overhead|channels|graph-training|onnx-import|onnx-training|dynamic-pruning|identical-latency|all> [--ratio R] [--rounds N] [--runs N] [--baseline-runs N] [--kthvalue-runs N] [--seed N] [--width W] [--steps N]");
         return 2;
 }

@@ -18,11 +18,18 @@ internal static class TrainingSpeedBenchmark
     {
         int rounds = BenchOptions.Integer(args, "--rounds", 4), steps = BenchOptions.Integer(args, "--steps", 6);
         double width = BenchOptions.Number(args, "--width", 1);
-        const int batch = 64;
-        set_num_threads(2);
+        int batch = BenchOptions.Integer(args, "--batch", 64);
+        set_num_threads(BenchOptions.Integer(args, "--threads", 2));
         // bf16 only when asked (--bf16): without AVX512-BF16 or AMX (this AMD EPYC has AVX2 only) libtorch emulates it,
         // and a step takes minutes.
         string[] variants = args.Contains("--bf16") ? ["nchw-fp32", "channels-last-fp32", "nchw-bf16"] : ["nchw-fp32", "channels-last-fp32"];
+        // With --pipeline, two more rows: the engine's Trainer over an in-memory dataset of random images (one epoch of
+        // --epoch-steps batches per round, default 3 x --steps, so that the first step of each call, which creates
+        // oneDNN's kernels, weighs as little as in a real epoch of hundreds of steps): the batch loader's worker thread
+        // (shuffle, per-image crop and flip, normalisation, the channels-last re-layout), the loss read back every step,
+        // the accuracy count, in NCHW and in channels-last.
+        int epochSteps = BenchOptions.Integer(args, "--epoch-steps", 3 * steps);
+        if (args.Contains("--pipeline")) variants = [.. variants, "trainer-nchw", "trainer-channels-last"];
         if (BenchOptions.Text(args, "--only") is string only) variants = [only];
         var times = variants.ToDictionary(v => v, _ => new List<double>());
         var models = new Dictionary<string, (ClassifierModel Model, optim.Optimizer Optimizer, Tensor Images, Tensor Labels)>();
@@ -31,6 +38,12 @@ internal static class TrainingSpeedBenchmark
             manual_seed(0);
             var model = ModelFactory.Create(new ModelOptions { Architecture = "resnet18-cifar", WidthMultiplier = width });
             var images = randn(batch, 3, 32, 32);
+            if (variant.StartsWith("trainer-", StringComparison.Ordinal))
+            {
+                model.train();
+                models[variant] = (model, null!, null!, null!);
+                continue;
+            }
             if (variant.StartsWith("channels-last", StringComparison.Ordinal))
             {
                 using (no_grad())
@@ -46,11 +59,29 @@ internal static class TrainingSpeedBenchmark
             model.train();
             models[variant] = (model, optim.SGD(model.parameters(), 0.01, 0.9), images, randint(0, 10, [batch], dtype: int64));
         }
+        var dataset = new Lazy<Engine.Data.InMemoryImageDataset>(() =>
+        {
+            var random = new Random(0);
+            byte[] pixels = new byte[epochSteps * batch * 3 * 32 * 32], labels = new byte[epochSteps * batch];
+            random.NextBytes(pixels);
+            for (int i = 0; i < labels.Length; i++) labels[i] = (byte)random.Next(10);
+            return new Engine.Data.InMemoryImageDataset(new Engine.Data.ImageShape(3, 32, 32), pixels, labels,
+                [.. Enumerable.Range(0, 10).Select(i => i.ToString(CultureInfo.InvariantCulture))], "random");
+        });
         for (int round = 0; round < rounds; round++)
         {
             foreach (string variant in round % 2 == 0 ? variants : variants.Reverse())
             {
                 var (model, optimizer, images, labels) = models[variant];
+                if (variant.StartsWith("trainer-", StringComparison.Ordinal))
+                {
+                    var format = variant == "trainer-nchw" ? Engine.Training.MemoryFormat.Nchw : Engine.Training.MemoryFormat.ChannelsLast;
+                    var result = new Engine.Training.Trainer(model, CPU).Train(dataset.Value, Engine.Data.Normalization.Cifar10,
+                        new Engine.Training.TrainingOptions { Epochs = 1, BatchSize = batch, MemoryFormat = format, Seed = round });
+                    // Per-step time as the other rows report it: the epoch's wall time over its steps.
+                    times[variant].Add(result.Seconds / epochSteps);
+                    continue;
+                }
                 TrainingBenchmark.Step(model, optimizer, images, labels);
                 for (int i = 0; i < steps; i++)
                 {
@@ -61,7 +92,7 @@ internal static class TrainingSpeedBenchmark
             }
         }
         var c = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(c, $"## Training step, resnet18-cifar width {width}, batch {batch}, 2 threads, {rounds} alternated rounds of {steps} steps"));
+        Console.WriteLine(string.Create(c, $"## Training step, resnet18-cifar width {width}, batch {batch}, {get_num_threads()} threads, {rounds} alternated rounds of {steps} steps"));
         Console.WriteLine();
         Console.WriteLine("| variant | median step (s) | min step (s) | images/s (median) | vs nchw-fp32 |");
         Console.WriteLine("|---|---:|---:|---:|---:|");

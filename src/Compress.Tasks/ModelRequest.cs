@@ -81,6 +81,10 @@ internal sealed class ModelRequest
     public double? Decorrelation { get; set; }
     /// <summary>pearson or literal, or null.</summary>
     public string? DecorrelationVariant { get; set; }
+    /// <summary>auto, nchw or channels-last, or null.</summary>
+    public string? MemoryFormat { get; set; }
+    /// <summary>float32 or bfloat16, or null.</summary>
+    public string? Precision { get; set; }
     /// <summary>Uniform channel ratio, or null.</summary>
     public double? ChannelRatio { get; set; }
     /// <summary>Per-layer channel ratios (producer conv name to ratio), or null.</summary>

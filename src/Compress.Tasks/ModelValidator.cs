@@ -14,7 +14,7 @@ internal sealed class ModelValidator
     internal static readonly string[] KnownMetadata =
     [
         "Architecture", "WidthMultiplier", "Classes", "Data", "PruneRate", "FineTuneEpochs", "MinAccuracy",
-        "MaxAccuracyDrop", "Device", "Seed", "Threads", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
+        "MaxAccuracyDrop", "Device", "Seed", "Threads", "MemoryFormat", "Precision", "Name", "Method", "ChannelRatio", "Ranking", "IgnoredLayers",
         "Sparsity", "Sensitivity", "TargetSize", "Normalize", "EmbedPreprocessing", "Criterion", "Scope", "IncludeClassifier",
         "GradientImages", "Schedule", "Steps", "ScheduleShape", "EpochsBetween", "DynamicPrune", "TargetSparsity", "MaskInterval",
         "RampEnd", "Decorrelation", "DecorrelationVariant", "FilterRanking", "MaxTrials", "MaxRelativeAccuracyDrop", "MaxBytes",
@@ -154,6 +154,8 @@ internal sealed class ModelValidator
         request.RampEnd = ParseDouble(Text(item, "RampEnd"), $"{where}: RampEnd", 0, 1, "a fraction of training in (0, 1]", exclusiveMin: true);
         request.Decorrelation = ParseDouble(Text(item, "Decorrelation"), $"{where}: Decorrelation", 0, 1e6, "a weight alpha >= 0");
         request.DecorrelationVariant = ParseChoice(Text(item, "DecorrelationVariant"), $"{where}: DecorrelationVariant", Shared.PruningChoices.DecorrelationVariants);
+        request.MemoryFormat = ParseChoice(Text(item, "MemoryFormat"), $"{where}: MemoryFormat", Shared.PruningChoices.MemoryFormats);
+        request.Precision = ParseChoice(Text(item, "Precision"), $"{where}: Precision", Shared.PruningChoices.Precisions);
         request.IgnoredLayers = Text(item, "IgnoredLayers")?.Split([';', ','], StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         request.Sparsity = ParseFile(Text(item, "Sparsity"), where, "Sparsity");

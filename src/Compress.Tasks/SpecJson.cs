@@ -108,6 +108,14 @@ internal static class SpecJson
         {
             Key("threads", threads.ToString(CultureInfo.InvariantCulture));
         }
+        if (model.MemoryFormat is { } memoryFormat)
+        {
+            Key("memoryFormat", Quote(memoryFormat));
+        }
+        if (model.Precision is { } precision)
+        {
+            Key("precision", Quote(precision));
+        }
         if (model.Method is { } method)
         {
             Key("method", Quote(method));

@@ -33,6 +33,12 @@ namespace Compress.Shared
         /// <summary>Decorrelation regularisers: the default, and the source project's literal one (for comparison).</summary>
         public static readonly string[] DecorrelationVariants = { "pearson", "literal" };
 
+        /// <summary>Memory formats of training (not a pruning choice, but named the same way everywhere).</summary>
+        public static readonly string[] MemoryFormats = { "auto", "nchw", "channels-last" };
+
+        /// <summary>Training precisions.</summary>
+        public static readonly string[] Precisions = { "float32", "bfloat16" };
+
         /// <summary>Channel rankings (the channel method's criteria).</summary>
         public static readonly string[] Rankings = { "l2", "l1", "naive", "gradient", "random" };
     }

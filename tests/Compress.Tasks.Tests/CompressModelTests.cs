@@ -226,6 +226,30 @@ public sealed class CompressModelTests : IDisposable
     }
 
     [Fact]
+    public void MemoryFormatAndPrecisionMetadata_AreWrittenToTheSpec_AndBadValuesAreCmp0602()
+    {
+        var item = new TaskItem(_temp.File("app.onnx"));
+        item.SetMetadata("MemoryFormat", "nchw");
+        item.SetMetadata("Precision", "bfloat16");
+        var task = Task(item);
+        FakeEngine(task, "exit 0");
+        Assert.True(task.Execute());
+        using (var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(task.IntermediateDirectory, "app.spec.json"))))
+        {
+            Assert.Equal("nchw", spec.RootElement.GetProperty("memoryFormat").GetString());
+            Assert.Equal("bfloat16", spec.RootElement.GetProperty("precision").GetString());
+        }
+
+        var bad = new TaskItem(_temp.File("other.onnx"));
+        bad.SetMetadata("MemoryFormat", "nhwc");
+        bad.SetMetadata("Precision", "fp16");
+        var failing = Task(bad);
+        Assert.False(failing.Execute());
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("Precision is 'fp16'; it must be float32, bfloat16", StringComparison.Ordinal));
+        Assert.Contains(_engine.Errors, e => e.Code == "CMP0602" && e.Message!.Contains("MemoryFormat is 'nhwc'; it must be auto, nchw, channels-last", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SearchAndGateMetadata_IsWrittenToTheSpec_AndBadValuesAreCmp0602()
     {
         var item = new TaskItem(_temp.File("app.onnx"));

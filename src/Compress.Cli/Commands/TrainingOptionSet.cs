@@ -18,6 +18,18 @@ internal sealed class TrainingOptionSet
         Cosine = new($"--{prefix}cosine") { Description = "Cosine learning-rate schedule to 0.", DefaultValueFactory = _ => defaults.CosineSchedule };
         Warmup = new($"--{prefix}warmup-steps") { Description = "Steps of linear learning-rate warm-up.", DefaultValueFactory = _ => defaults.WarmupSteps };
         NoAugment = new($"--{prefix}no-augment") { Description = "Turn off random crop and flip." };
+        MemoryFormat = new($"--{prefix}memory-format")
+        {
+            Description = "Memory layout while training: auto (channels-last for wide convolutions), nchw or channels-last.",
+            DefaultValueFactory = _ => MemoryFormatNames.NameOf(defaults.MemoryFormat),
+        };
+        MemoryFormat.AcceptOnlyFromAmong([.. MemoryFormatNames.All]);
+        Precision = new($"--{prefix}precision")
+        {
+            Description = "Arithmetic while training: float32, or bfloat16 (mixed, float32 master weights; fast only with AVX512-BF16/AMX).",
+            DefaultValueFactory = _ => TrainingPrecisionNames.NameOf(defaults.Precision),
+        };
+        Precision.AcceptOnlyFromAmong([.. TrainingPrecisionNames.All]);
     }
 
     public TrainingOptions Defaults { get; }
@@ -30,10 +42,12 @@ internal sealed class TrainingOptionSet
     public Option<bool> Cosine { get; }
     public Option<int> Warmup { get; }
     public Option<bool> NoAugment { get; }
+    public Option<string> MemoryFormat { get; }
+    public Option<string> Precision { get; }
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Epochs, BatchSize, LearningRate, Momentum, WeightDecay, Nesterov, Cosine, Warmup, NoAugment })
+        foreach (var o in new Option[] { Epochs, BatchSize, LearningRate, Momentum, WeightDecay, Nesterov, Cosine, Warmup, NoAugment, MemoryFormat, Precision })
             command.Add(o);
     }
 
@@ -44,6 +58,8 @@ internal sealed class TrainingOptionSet
         CosineSchedule = r.GetValue(Cosine),
         WarmupSteps = r.GetValue(Warmup),
         Augment = !r.GetValue(NoAugment),
+        MemoryFormat = MemoryFormatNames.Parse(r.GetValue(MemoryFormat)) ?? Engine.Training.MemoryFormat.Auto,
+        Precision = TrainingPrecisionNames.Parse(r.GetValue(Precision)) ?? TrainingPrecision.Float32,
         Sgd = new SgdOptions
         {
             LearningRate = r.GetValue(LearningRate),

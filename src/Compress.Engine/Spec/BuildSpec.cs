@@ -182,6 +182,14 @@ public sealed record BuildSpec
     /// <summary>libtorch threads (default 0 = libtorch's choice).</summary>
     public int Threads { get; init; }
 
+    /// <summary>Memory format of baseline training and fine-tuning: <c>auto</c> (default), <c>nchw</c> or
+    /// <c>channels-last</c> (<see cref="Training.MemoryFormat"/>).</summary>
+    public string MemoryFormat { get; init; } = "auto";
+
+    /// <summary>Precision of baseline training and fine-tuning: <c>float32</c> (default) or <c>bfloat16</c> (mixed,
+    /// float32 master weights; <see cref="Training.TrainingPrecision"/>).</summary>
+    public string Precision { get; init; } = "float32";
+
     /// <summary>Where the accepted ONNX and the report go (absolute; default <c>bin/compress</c>).</summary>
     public required string OutputDirectory { get; init; }
 

@@ -20,7 +20,7 @@ public static class BuildSpecParser
     [
         "name", "model", "model.architecture", "model.widthMultiplier", "model.classes", "weights", "data",
         "syntheticTrain", "syntheticTest", "pruneRate", "fineTuneEpochs", "baselineEpochs", "minAccuracy",
-        "maxAccuracyDrop", "device", "seed", "threads", "outputDirectory", "intermediateDirectory", "cacheDirectory",
+        "maxAccuracyDrop", "device", "seed", "threads", "memoryFormat", "precision", "outputDirectory", "intermediateDirectory", "cacheDirectory",
         "method", "channelRatio", "ranking", "globalRanking", "ignoredLayers", "sparsity", "sensitivity", "targetSize",
         "sensitivityMaxDrop", "channelRoundTo", "normalize", "embedPreprocessing", "criterion", "scope", "includeClassifier",
         "gradientImages", "schedule", "steps", "scheduleShape", "epochsBetween", "dynamicPrune", "targetSparsity",
@@ -182,6 +182,8 @@ public static class BuildSpecParser
                 Device = DeviceValue(values),
                 Seed = Integer(values, "seed", int.MinValue, int.MaxValue, "an integer") ?? 0,
                 Threads = Integer(values, "threads", 0, Runtime.TorchRuntime.MaxThreads, "an integer from 0 (one per core) to 1024") ?? 0,
+                MemoryFormat = Choice(values, "memoryFormat", [.. Training.MemoryFormatNames.All]) ?? "auto",
+                Precision = Choice(values, "precision", [.. Training.TrainingPrecisionNames.All]) ?? "float32",
                 OutputDirectory = FullPath(String(values, "outputDirectory") ?? Path.Combine("bin", "compress")),
                 IntermediateDirectory = FullPath(String(values, "intermediateDirectory") ?? Path.Combine("obj", "compress")),
                 CacheDirectory = "",

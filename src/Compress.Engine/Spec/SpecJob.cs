@@ -99,7 +99,7 @@ public static class SpecJob
         }
         else
         {
-            var training = TrainingOptions.CifarBaseline with { Epochs = spec.BaselineEpochs };
+            var training = TrainingOptions.CifarBaseline with { Epochs = spec.BaselineEpochs, MemoryFormat = MemoryFormatOf(spec), Precision = PrecisionOf(spec) };
             // Content-addressed: the same model, data, recipe, seed, device and engine give the same file, whichever
             // configuration, framework or runtime identifier of the project asks for it.
             string key = JsonOutput.Serialize(new { spec.Model, data = dataHash, training, spec.Seed, spec.Device, engine = OnnxExporter.ProducerVersion });
@@ -273,6 +273,10 @@ public static class SpecJob
         }
     }
 
+    private static MemoryFormat MemoryFormatOf(BuildSpec spec) => MemoryFormatNames.Parse(spec.MemoryFormat) ?? MemoryFormat.Auto;
+
+    private static TrainingPrecision PrecisionOf(BuildSpec spec) => TrainingPrecisionNames.Parse(spec.Precision) ?? TrainingPrecision.Float32;
+
     private static PruneJob.Options PruneOptions(BuildSpec spec, AttemptContext context, string candidate, string dense) => new()
     {
         Model = spec.Model,
@@ -282,6 +286,8 @@ public static class SpecJob
         FineTune = TrainingOptions.PaperFineTune with
         {
             Epochs = spec.FineTuneEpochs,
+            MemoryFormat = MemoryFormatOf(spec),
+            Precision = PrecisionOf(spec),
             Decorrelation = spec.Decorrelation,
             DecorrelationVariant = PruningNames.DecorrelationVariant(spec.DecorrelationVariant) ?? DecorrelationVariant.Pearson,
         },

@@ -49,7 +49,9 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
             _sink.Report(Diagnostic.Warning(DiagnosticCode.ChannelsLastUnsafe,
                 $"Training NCHW instead of channels-last: {unsafeLayer}.",
                 hint: "Nothing to do: the run is correct. Use memoryFormat auto (the default), which never picks channels-last for this model."));
-        _sink.Progress($"{phase}: memory format {layout}");
+        _sink.Progress($"{phase}: memory format {layout}; " + (options.Precision == TrainingPrecision.BFloat16
+            ? "precision bfloat16 (convolutions and linear layers; float32 master weights, BatchNorm and loss)"
+            : "precision float32"));
         if (channelsLast) ChannelsLastLayout.ToChannelsLast(model);
         try
         {
@@ -66,6 +68,11 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
         string phase, ITrainingHook? hook, bool channelsLast, DateTime started, CancellationToken cancellationToken)
     {
         var epochs = new List<EpochResult>();
+        bool mixed = options.Precision == TrainingPrecision.BFloat16;
+        if (mixed && model is not Models.ClassifierModel)
+            throw new CompressException(DiagnosticCode.InvalidTrainingOption,
+                "Invalid training option: bfloat16 precision needs a model the engine describes as a graph (a built-in architecture or an imported ONNX model).",
+                hint: "Train in float32.");
         using var optimizer = optim.SGD(model.parameters(), options.Sgd.LearningRate, options.Sgd.Momentum, 0,
             options.Sgd.WeightDecay, options.Sgd.Nesterov);
         using var loader = new BatchLoader(data, new LoaderOptions
@@ -102,7 +109,9 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
                     ? DecorrelationRegularizer.Total(model, variant: options.DecorrelationVariant).mul(options.Decorrelation)
                     : null;
                 hook?.BeforeForward(globalStep, totalSteps);
-                var logits = model.forward(batch.Images);
+                // Mixed precision: bfloat16 activations; the graph's convolutions and linear layers cast their float32
+                // weights per call, so the gradients arrive float32 and the optimizer never sees bfloat16.
+                var logits = mixed ? model.forward(batch.Images.to(ScalarType.BFloat16)).to(ScalarType.Float32) : model.forward(batch.Images);
                 var loss = nn.functional.cross_entropy(logits, batch.Labels);
                 (penalty is null ? loss : loss.add(penalty)).backward();
                 hook?.BeforeOptimizerStep();

@@ -37,6 +37,13 @@ public sealed record TrainingOptions
     /// </summary>
     public MemoryFormat MemoryFormat { get; init; }
 
+    /// <summary>
+    /// Arithmetic of the convolutions and linear layers while training (default <see cref="TrainingPrecision.Float32"/>;
+    /// <see cref="TrainingPrecision.BFloat16"/> is mixed precision with float32 master weights). Not with the
+    /// decorrelation regulariser.
+    /// </summary>
+    public TrainingPrecision Precision { get; init; }
+
     /// <summary>Images per batch during evaluation (default 256).</summary>
     public int EvaluationBatchSize { get; init; } = 256;
 
@@ -92,6 +99,8 @@ public sealed record TrainingOptions
         if (!(Decorrelation >= 0) || double.IsInfinity(Decorrelation))
             throw Invalid($"the decorrelation weight must be 0 or more (got {Decorrelation.ToString(CultureInfo.InvariantCulture)})");
         if (Sgd.Nesterov && Sgd.Momentum == 0) throw Invalid("Nesterov momentum needs a momentum above 0");
+        if (Precision == TrainingPrecision.BFloat16 && Decorrelation > 0)
+            throw Invalid("bfloat16 precision does not combine with the decorrelation regulariser (its float32 penalty would see the weights change type within the step); train in float32");
     }
 
     private static CompressException Invalid(string what) =>

@@ -326,6 +326,20 @@ public sealed class BuildSpecParserTests : IDisposable
     }
 
     [Fact]
+    public void Parse_MemoryFormat_DefaultsToAutoReadsEachNameAndRejectsOthersAtTheirPosition()
+    {
+        Assert.Equal(("auto", "float32"), (Parse("{}").Spec!.MemoryFormat, Parse("{}").Spec!.Precision));
+        Assert.Equal("bfloat16", Parse("{ \"precision\": \"bfloat16\" }").Spec!.Precision);
+        foreach (string name in Compress.Engine.Training.MemoryFormatNames.All)
+            Assert.Equal(name, Parse($"{{ \"memoryFormat\": \"{name.ToUpperInvariant()}\" }}").Spec!.MemoryFormat);
+        var (_, diagnostics) = Parse("{\n  \"memoryFormat\": \"channels_last\"\n}");
+        var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal(DiagnosticCode.InvalidSpecValue, error.Code);
+        Assert.Contains("did you mean \"channels-last\"", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, error.Line);
+    }
+
+    [Fact]
     public void Parse_DynamicMethod_ReadsVariantTargetScheduleAndRegulariser()
     {
         var (spec, diagnostics) = Parse("""

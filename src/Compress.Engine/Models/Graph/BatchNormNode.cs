@@ -25,8 +25,17 @@ public sealed record BatchNormNode(string Name, string Input, string Output, str
     internal override nn.Module? CreateModule(IReadOnlyDictionary<string, long[]> stateShapes) =>
         nn.BatchNorm2d(stateShapes[Module + ".running_mean"][0], eps: Epsilon);
 
-    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module) =>
-        ((BatchNorm2d)module!).call(inputs[0]);
+    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module)
+    {
+        var norm = (BatchNorm2d)module!;
+        var x = inputs[0];
+        if (x.dtype == norm.weight!.dtype) return norm.call(x);
+        // Mixed precision: statistics and normalisation in float32 (as autocast keeps them), the result back in the
+        // activations' type.
+        using var wide = x.to(norm.weight.dtype);
+        using var y = norm.call(wide);
+        return y.to(x.dtype);
+    }
 
     internal override NodeCost Infer(ShapeContext context)
     {

@@ -38,8 +38,19 @@ public sealed record ConvNode(string Name, string Input, string Output, string M
             dilation: (Dilation, Dilation), groups: groups, bias: HasBias);
     }
 
-    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module) =>
-        ((Conv2d)module!).call(inputs[0]);
+    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module)
+    {
+        var conv = (Conv2d)module!;
+        var x = inputs[0];
+        var weight = conv.weight!;
+        if (x.dtype == weight.dtype) return conv.call(x);
+        // Mixed precision (bfloat16 activations, float32 master weights): the weights are cast for this call only, so
+        // their gradients come back float32 through the cast.
+        using var w = weight.to(x.dtype);
+        using var b = conv.bias?.to(x.dtype);
+        return nn.functional.conv2d(x, w, b, strides: [Stride, Stride], padding: [Padding, Padding],
+            dilation: [Dilation, Dilation], groups: GroupsOf(weight.shape));
+    }
 
     internal override NodeCost Infer(ShapeContext context)
     {

@@ -23,8 +23,16 @@ public sealed record LayerNormNode(string Name, string Input, string Output, str
     internal override nn.Module? CreateModule(IReadOnlyDictionary<string, long[]> stateShapes) =>
         nn.LayerNorm(stateShapes[Module + ".weight"][0], eps: Epsilon);
 
-    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module) =>
-        ((LayerNorm)module!).call(inputs[0]);
+    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module)
+    {
+        var norm = (LayerNorm)module!;
+        var x = inputs[0];
+        if (norm.weight is null || x.dtype == norm.weight.dtype) return norm.call(x);
+        // Mixed precision: as BatchNormNode, normalised in float32.
+        using var wide = x.to(norm.weight.dtype);
+        using var y = norm.call(wide);
+        return y.to(x.dtype);
+    }
 
     internal override NodeCost Infer(ShapeContext context)
     {

@@ -23,8 +23,16 @@ public sealed record LinearNode(string Name, string Input, string Output, string
         return nn.Linear(w[1], w[0], hasBias: HasBias);
     }
 
-    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module) =>
-        ((Linear)module!).call(inputs[0]);
+    internal override Tensor Forward(IReadOnlyList<Tensor> inputs, nn.Module? module)
+    {
+        var linear = (Linear)module!;
+        var x = inputs[0];
+        if (x.dtype == linear.weight!.dtype) return linear.call(x);
+        // Mixed precision: as ConvNode, the float32 weights are cast for this call only.
+        using var w = linear.weight.to(x.dtype);
+        using var b = linear.bias?.to(x.dtype);
+        return nn.functional.linear(x, w, b);
+    }
 
     internal override NodeCost Infer(ShapeContext context)
     {

@@ -1,0 +1,35 @@
+namespace Compress.Engine.Training;
+
+/// <summary>The arithmetic of the training step's convolutions and linear layers.</summary>
+public enum TrainingPrecision
+{
+    /// <summary>float32 throughout. The default.</summary>
+    Float32,
+
+    /// <summary>
+    /// Mixed precision, as PyTorch's autocast does it: activations in bfloat16; every convolution and linear layer casts
+    /// its float32 weights to bfloat16 for the call, so the weights, their gradients, the momentum, the pruning masks and
+    /// everything saved stay float32 (master weights); BatchNorm and LayerNorm normalise in float32; the loss is float32.
+    /// Needs a model the engine describes as a graph (built-in or imported). Fast only where the CPU has AVX512-BF16 or AMX (or on a
+    /// GPU); elsewhere libtorch emulates bfloat16 and a step is an order of magnitude slower (docs/benchmarks.md).
+    /// </summary>
+    BFloat16,
+}
+
+/// <summary>The names users write for <see cref="TrainingPrecision"/>: <c>float32</c>, <c>bfloat16</c>.</summary>
+public static class TrainingPrecisionNames
+{
+    /// <summary>Every accepted name, in the order the docs list them.</summary>
+    public static IReadOnlyList<string> All { get; } = Shared.PruningChoices.Precisions;
+
+    /// <summary>The precision named <paramref name="name"/> (case-insensitive), or null.</summary>
+    public static TrainingPrecision? Parse(string? name) => name?.Trim().ToLowerInvariant() switch
+    {
+        "float32" => TrainingPrecision.Float32,
+        "bfloat16" => TrainingPrecision.BFloat16,
+        _ => null,
+    };
+
+    /// <summary>The name of <paramref name="precision"/>.</summary>
+    public static string NameOf(TrainingPrecision precision) => precision == TrainingPrecision.BFloat16 ? "bfloat16" : "float32";
+}
