@@ -30,6 +30,9 @@ internal static class TrainingSpeedBenchmark
         // the accuracy count, in NCHW and in channels-last.
         int epochSteps = BenchOptions.Integer(args, "--epoch-steps", 3 * steps);
         if (args.Contains("--pipeline")) variants = [.. variants, "trainer-nchw", "trainer-channels-last"];
+        // --plain: the Trainer without augmentation and with the raw rows' optimizer (SGD lr 0.01, momentum 0.9, no
+        // weight decay), to tell the data pipeline's cost from the recipe's.
+        if (args.Contains("--plain")) variants = [.. variants, "trainer-nchw-plain", "trainer-channels-last-plain"];
         if (BenchOptions.Text(args, "--only") is string only) variants = [only];
         var times = variants.ToDictionary(v => v, _ => new List<double>());
         var models = new Dictionary<string, (ClassifierModel Model, optim.Optimizer Optimizer, Tensor Images, Tensor Labels)>();
@@ -75,11 +78,16 @@ internal static class TrainingSpeedBenchmark
                 var (model, optimizer, images, labels) = models[variant];
                 if (variant.StartsWith("trainer-", StringComparison.Ordinal))
                 {
-                    var format = variant == "trainer-nchw" ? Engine.Training.MemoryFormat.Nchw : Engine.Training.MemoryFormat.ChannelsLast;
-                    var result = new Engine.Training.Trainer(model, CPU).Train(dataset.Value, Engine.Data.Normalization.Cifar10,
-                        new Engine.Training.TrainingOptions { Epochs = 1, BatchSize = batch, MemoryFormat = format, Seed = round });
-                    // Per-step time as the other rows report it: the epoch's wall time over its steps.
-                    times[variant].Add(result.Seconds / epochSteps);
+                    var format = variant.StartsWith("trainer-nchw", StringComparison.Ordinal) ? Engine.Training.MemoryFormat.Nchw : Engine.Training.MemoryFormat.ChannelsLast;
+                    var options = new Engine.Training.TrainingOptions { Epochs = 1, BatchSize = batch, MemoryFormat = format, Seed = round };
+                    if (variant.EndsWith("-plain", StringComparison.Ordinal))
+                        options = options with { Augment = false, Sgd = new Engine.Training.SgdOptions { LearningRate = 0.01, Momentum = 0.9, WeightDecay = 0 } };
+                    // Step times as the other rows measure them: from one step's start to the next one's (data wait,
+                    // forward, backward, optimizer, mask, loss read-back), the first step of each call left out as the
+                    // raw rows leave out their warm-up step.
+                    var clock = new StepClock();
+                    new Engine.Training.Trainer(model, CPU).Train(dataset.Value, Engine.Data.Normalization.Cifar10, options, null, "bench", clock);
+                    times[variant].AddRange(clock.Steps.Skip(1));
                     continue;
                 }
                 TrainingBenchmark.Step(model, optimizer, images, labels);
@@ -104,4 +112,27 @@ internal static class TrainingSpeedBenchmark
 
     /// <summary>The same values in NHWC memory order, still shaped NCHW.</summary>
     internal static Tensor ChannelsLast(Tensor t) => t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    /// <summary>Times each training step of a <see cref="Engine.Training.Trainer"/> run from its hooks.</summary>
+    private sealed class StepClock : Engine.Training.ITrainingHook
+    {
+        private long _last = -1;
+
+        public List<double> Steps { get; } = [];
+
+        public void BeforeForward(long step, long totalSteps) => Mark();
+
+        public void BeforeOptimizerStep()
+        {
+        }
+
+        public void AfterTraining() => Mark();
+
+        private void Mark()
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (_last >= 0) Steps.Add(Stopwatch.GetElapsedTime(_last, now).TotalSeconds);
+            _last = now;
+        }
+    }
 }
