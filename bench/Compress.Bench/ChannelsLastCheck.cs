@@ -11,8 +11,6 @@ namespace Compress.Bench;
 /// </summary>
 internal static class ChannelsLastCheck
 {
-    private static bool MixedUpstream;
-    private static Tensor? BnWeight, BnBias;
 
     public static int Run(string[] args)
     {
@@ -23,7 +21,6 @@ internal static class ChannelsLastCheck
         int size = BenchOptions.Integer(args, "--size", 32), batch = BenchOptions.Integer(args, "--batch", 32);
         int groups = BenchOptions.Integer(args, "--groups", 1);
         set_num_threads(BenchOptions.Integer(args, "--threads", 2));
-        MixedUpstream = args.Contains("--nchw-upstream");
         manual_seed(0);
         using var x = randn(batch, ic, size, size);
         using var w = randn(oc, ic / groups, kernel, kernel);
@@ -42,7 +39,7 @@ internal static class ChannelsLastCheck
         var input = (channelsLast ? Engine.Training.ChannelsLastLayout.Of(x) : x.clone()).requires_grad_();
         var weight = (channelsLast ? Engine.Training.ChannelsLastLayout.Of(w) : w.clone()).requires_grad_();
         var y = nn.functional.conv2d(input, weight, strides: [stride, stride], padding: [kernel / 2, kernel / 2], groups: groups);
-        using var loss = y.mul(channelsLast && !MixedUpstream ? Engine.Training.ChannelsLastLayout.Of(upstream) : upstream).sum();
+        using var loss = y.mul(channelsLast ? Engine.Training.ChannelsLastLayout.Of(upstream) : upstream).sum();
         loss.backward();
         return (weight.grad!.contiguous(), input.grad!.contiguous());
     }
@@ -103,6 +100,7 @@ internal static class ChannelsLastCheck
         manual_seed(0);
         using var x0 = randn(batch, channels, size, size, dtype: ScalarType.Float64);
         using var up0 = randn(batch, channels, op is "avgpool" or "mean" ? 1 : size, op is "avgpool" or "mean" ? 1 : size, dtype: ScalarType.Float64);
+        Tensor? bnWeight = null, bnBias = null;
         Tensor Grad(ScalarType type, bool last)
         {
             var x = x0.to(type);
@@ -110,7 +108,7 @@ internal static class ChannelsLastCheck
             x = x.detach().requires_grad_();
             Tensor y = op switch
             {
-                "batchnorm" => nn.functional.batch_norm(x, zeros(channels, dtype: type), ones(channels, dtype: type), BnWeight = ones(channels, dtype: type).requires_grad_(), BnBias = zeros(channels, dtype: type).requires_grad_(), training: true),
+                "batchnorm" => nn.functional.batch_norm(x, zeros(channels, dtype: type), ones(channels, dtype: type), bnWeight = ones(channels, dtype: type).requires_grad_(), bnBias = zeros(channels, dtype: type).requires_grad_(), training: true),
                 "avgpool" => nn.functional.adaptive_avg_pool2d(x, [1, 1]),
                 "mean" => x.mean([2, 3], keepdim: true),
                 _ => nn.functional.relu(x.add(x.mul(0.5))),
@@ -120,7 +118,7 @@ internal static class ChannelsLastCheck
             // The per-channel sum of the input gradient: exactly 0 for BatchNorm in training mode; a bias here is what
             // the weight gradient of the convolution before it multiplies by its (positive, after ReLU) input.
             if (op == "batchnorm")
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {type} channels-last {last}: bias grad[0..2] {string.Join(" ", BnBias!.grad!.to(ScalarType.Float64).data<double>().Take(2).Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}; weight grad[0..2] {string.Join(" ", BnWeight!.grad!.to(ScalarType.Float64).data<double>().Take(2).Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {type} channels-last {last}: bias grad[0..2] {string.Join(" ", bnBias!.grad!.to(ScalarType.Float64).data<double>().Take(2).Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}; weight grad[0..2] {string.Join(" ", bnWeight!.grad!.to(ScalarType.Float64).data<double>().Take(2).Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}"));
             if (op == "batchnorm")
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {type} channels-last {last}: max |sum over N,H,W of dx| / max |dx| = {g.sum([0, 2, 3]).abs().max().item<double>() / g.abs().max().item<double>():E1}"));
             return g;

@@ -20,4 +20,16 @@ internal static class TinySetup
     private static readonly Lazy<DatasetSplits> Splits = new(() => SmallData.Load());
 
     public static DatasetSplits Data => Splits.Value;
+
+    /// <summary>One quick epoch: batch 32, SGD lr 0.05, momentum 0.9, weight decay 5e-4 (10 steps on <see cref="Data"/>).</summary>
+    public static Compress.Engine.Training.TrainingOptions QuickTraining { get; } = new()
+    {
+        Epochs = 1,
+        BatchSize = 32,
+        Sgd = new Compress.Engine.Training.SgdOptions { LearningRate = 0.05, Momentum = 0.9, WeightDecay = 5e-4 },
+    };
+
+    /// <summary>Every parameter's values by name, copied out.</summary>
+    public static Dictionary<string, float[]> Weights(TorchSharp.torch.nn.Module model) =>
+        model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
 }

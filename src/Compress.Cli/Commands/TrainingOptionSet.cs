@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Compress.Engine.Pruning;
 using Compress.Engine.Training;
 
 namespace Compress.Cli.Commands;
@@ -21,15 +22,15 @@ internal sealed class TrainingOptionSet
         MemoryFormat = new($"--{prefix}memory-format")
         {
             Description = "Memory layout while training: auto (channels-last for wide convolutions), nchw or channels-last.",
-            DefaultValueFactory = _ => MemoryFormatNames.NameOf(defaults.MemoryFormat),
+            DefaultValueFactory = _ => PruningNames.NameOf(defaults.MemoryFormat),
         };
-        MemoryFormat.AcceptOnlyFromAmong([.. MemoryFormatNames.All]);
+        MemoryFormat.AcceptOnlyFromAmong([.. PruningNames.MemoryFormats]);
         Precision = new($"--{prefix}precision")
         {
             Description = "Arithmetic while training: float32, or bfloat16 (mixed, float32 master weights; fast only with AVX512-BF16/AMX).",
-            DefaultValueFactory = _ => TrainingPrecisionNames.NameOf(defaults.Precision),
+            DefaultValueFactory = _ => PruningNames.NameOf(defaults.Precision),
         };
-        Precision.AcceptOnlyFromAmong([.. TrainingPrecisionNames.All]);
+        Precision.AcceptOnlyFromAmong([.. PruningNames.Precisions]);
     }
 
     public TrainingOptions Defaults { get; }
@@ -58,8 +59,8 @@ internal sealed class TrainingOptionSet
         CosineSchedule = r.GetValue(Cosine),
         WarmupSteps = r.GetValue(Warmup),
         Augment = !r.GetValue(NoAugment),
-        MemoryFormat = MemoryFormatNames.Parse(r.GetValue(MemoryFormat)) ?? Engine.Training.MemoryFormat.Auto,
-        Precision = TrainingPrecisionNames.Parse(r.GetValue(Precision)) ?? TrainingPrecision.Float32,
+        MemoryFormat = PruningNames.MemoryFormat(r.GetValue(MemoryFormat)) ?? Engine.Training.MemoryFormat.Auto,
+        Precision = PruningNames.Precision(r.GetValue(Precision)) ?? TrainingPrecision.Float32,
         Sgd = new SgdOptions
         {
             LearningRate = r.GetValue(LearningRate),

@@ -76,13 +76,41 @@ public static class PruningNames
         Same("pearson", name) ? Training.DecorrelationVariant.Pearson
         : Same("literal", name) ? Training.DecorrelationVariant.Literal : null;
 
+    /// <summary>Training memory formats: <c>auto</c> (default), <c>nchw</c>, <c>channels-last</c>.</summary>
+    public static IReadOnlyList<string> MemoryFormats { get; } = Shared.PruningChoices.MemoryFormats;
+
+    /// <summary>The memory format named <paramref name="name"/>, or null.</summary>
+    public static Training.MemoryFormat? MemoryFormat(string? name) =>
+        Same("auto", name) ? Training.MemoryFormat.Auto : Same("nchw", name) ? Training.MemoryFormat.Nchw
+        : Same("channels-last", name) ? Training.MemoryFormat.ChannelsLast : null;
+
+    /// <summary>The name of <paramref name="format"/>.</summary>
+    public static string NameOf(Training.MemoryFormat format) => format switch
+    {
+        Training.MemoryFormat.Nchw => "nchw",
+        Training.MemoryFormat.ChannelsLast => "channels-last",
+        _ => "auto",
+    };
+
+    /// <summary>Training precisions: <c>float32</c> (default), <c>bfloat16</c>.</summary>
+    public static IReadOnlyList<string> Precisions { get; } = Shared.PruningChoices.Precisions;
+
+    /// <summary>The training precision named <paramref name="name"/>, or null.</summary>
+    public static Training.TrainingPrecision? Precision(string? name) =>
+        Same("float32", name) ? Training.TrainingPrecision.Float32 : Same("bfloat16", name) ? Training.TrainingPrecision.BFloat16 : null;
+
+    /// <summary>The name of <paramref name="precision"/>.</summary>
+    public static string NameOf(Training.TrainingPrecision precision) =>
+        precision == Training.TrainingPrecision.BFloat16 ? "bfloat16" : "float32";
+
     /// <summary>Whether every shared name has an entry in this file's tables and no table has a name the shared list
     /// lacks (a test checks it).</summary>
     internal static bool TablesMatchTheSharedNames() =>
         MethodTable.Select(m => m.Name).SequenceEqual(Methods) && CriterionTable.Select(c => c.Name).SequenceEqual(Criteria) &&
         ScopeTable.Select(s => s.Name).SequenceEqual(Scopes) && ShapeTable.Select(s => s.Name).SequenceEqual(ScheduleShapes) &&
         DynamicVariants.All(v => DynamicVariant(v) is not null) && DecorrelationVariants.All(v => DecorrelationVariant(v) is not null) &&
-        FilterRankings.All(v => FilterRanking(v) is not null);
+        FilterRankings.All(v => FilterRanking(v) is not null) && MemoryFormats.All(v => MemoryFormat(v) is not null) &&
+        Precisions.All(v => Precision(v) is not null);
 
     /// <summary>The method named <paramref name="name"/> (case-insensitive), or null.</summary>
     public static PruneMethod? Method(string? name) =>

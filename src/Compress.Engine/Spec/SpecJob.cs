@@ -273,9 +273,9 @@ public static class SpecJob
         }
     }
 
-    private static MemoryFormat MemoryFormatOf(BuildSpec spec) => MemoryFormatNames.Parse(spec.MemoryFormat) ?? MemoryFormat.Auto;
+    private static MemoryFormat MemoryFormatOf(BuildSpec spec) => PruningNames.MemoryFormat(spec.MemoryFormat) ?? MemoryFormat.Auto;
 
-    private static TrainingPrecision PrecisionOf(BuildSpec spec) => TrainingPrecisionNames.Parse(spec.Precision) ?? TrainingPrecision.Float32;
+    private static TrainingPrecision PrecisionOf(BuildSpec spec) => PruningNames.Precision(spec.Precision) ?? TrainingPrecision.Float32;
 
     private static PruneJob.Options PruneOptions(BuildSpec spec, AttemptContext context, string candidate, string dense) => new()
     {

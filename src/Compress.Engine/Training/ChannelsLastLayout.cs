@@ -10,10 +10,9 @@ namespace Compress.Engine.Training;
 /// Channels-last training for TorchSharp 0.107, which has no <c>memory_format</c> argument: a
 /// <c>permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)</c> gives a tensor of the same NCHW shape and values whose
 /// memory is NHWC, and libtorch's oneDNN convolutions (forward and backward) keep that layout through the network.
-/// <para>Measured (docs/benchmarks.md, issue 16): on resnet18-cifar a training step is 1.14-1.17x faster at width 1
-/// and 0.25 (convolutions of 16 to 512 channels) and slower at width 0.125 (0.86x) and 0.0625 (0.52x), where the
-/// layout conversions cost more than the wider vector loads save. <see cref="Decide"/> turns that into a rule on the
-/// model's own layers.</para>
+/// <para>Measured (docs/benchmarks.md, "Training speed on the CPU"): on resnet18-cifar a training step is 1.08-1.32x
+/// faster at widths 1 and 0.25 and slower at width 0.125 (0.86x) and 0.0625 (0.52x). <see cref="Decide"/> turns that
+/// into a rule on the model's own layers.</para>
 /// </summary>
 public static class ChannelsLastLayout
 {
@@ -129,7 +128,7 @@ public static class ChannelsLastLayout
         {
             if (parameter.dim() != 4) continue;
             using var laid = layout(parameter);
-            if (ReferenceEquals(laid, parameter) || laid.Handle == parameter.Handle) continue;
+            if (laid.stride().SequenceEqual(parameter.stride())) continue; // already laid out so (1x1 kernels are both)
             parameter.set_(laid);
             // A gradient left from the other layout would be added to the next one element by element anyway, but a
             // stale buffer of the old strides is memory for nothing.

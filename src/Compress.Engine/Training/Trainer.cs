@@ -34,6 +34,10 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.Precision == TrainingPrecision.BFloat16 && model is not Models.ClassifierModel)
+            throw new CompressException(DiagnosticCode.InvalidTrainingOption,
+                "Invalid training option: bfloat16 precision needs a model the engine describes as a graph (a built-in architecture or an imported ONNX model).",
+                hint: "Train in float32.");
         var started = DateTime.UtcNow;
         if (options.Epochs == 0) return new TrainingResult([], 0);
 
@@ -69,10 +73,6 @@ public sealed class Trainer(nn.Module<Tensor, Tensor> model, Device device, IDia
     {
         var epochs = new List<EpochResult>();
         bool mixed = options.Precision == TrainingPrecision.BFloat16;
-        if (mixed && model is not Models.ClassifierModel)
-            throw new CompressException(DiagnosticCode.InvalidTrainingOption,
-                "Invalid training option: bfloat16 precision needs a model the engine describes as a graph (a built-in architecture or an imported ONNX model).",
-                hint: "Train in float32.");
         using var optimizer = optim.SGD(model.parameters(), options.Sgd.LearningRate, options.Sgd.Momentum, 0,
             options.Sgd.WeightDecay, options.Sgd.Nesterov);
         using var loader = new BatchLoader(data, new LoaderOptions

@@ -15,21 +15,3 @@ public enum TrainingPrecision
     /// </summary>
     BFloat16,
 }
-
-/// <summary>The names users write for <see cref="TrainingPrecision"/>: <c>float32</c>, <c>bfloat16</c>.</summary>
-public static class TrainingPrecisionNames
-{
-    /// <summary>Every accepted name, in the order the docs list them.</summary>
-    public static IReadOnlyList<string> All { get; } = Shared.PruningChoices.Precisions;
-
-    /// <summary>The precision named <paramref name="name"/> (case-insensitive), or null.</summary>
-    public static TrainingPrecision? Parse(string? name) => name?.Trim().ToLowerInvariant() switch
-    {
-        "float32" => TrainingPrecision.Float32,
-        "bfloat16" => TrainingPrecision.BFloat16,
-        _ => null,
-    };
-
-    /// <summary>The name of <paramref name="precision"/>.</summary>
-    public static string NameOf(TrainingPrecision precision) => precision == TrainingPrecision.BFloat16 ? "bfloat16" : "float32";
-}

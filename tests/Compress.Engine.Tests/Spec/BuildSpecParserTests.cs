@@ -330,7 +330,7 @@ public sealed class BuildSpecParserTests : IDisposable
     {
         Assert.Equal(("auto", "float32"), (Parse("{}").Spec!.MemoryFormat, Parse("{}").Spec!.Precision));
         Assert.Equal("bfloat16", Parse("{ \"precision\": \"bfloat16\" }").Spec!.Precision);
-        foreach (string name in Compress.Engine.Training.MemoryFormatNames.All)
+        foreach (string name in Compress.Engine.Pruning.PruningNames.MemoryFormats)
             Assert.Equal(name, Parse($"{{ \"memoryFormat\": \"{name.ToUpperInvariant()}\" }}").Spec!.MemoryFormat);
         var (_, diagnostics) = Parse("{\n  \"memoryFormat\": \"channels_last\"\n}");
         var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);

@@ -10,19 +10,11 @@ namespace Compress.Engine.Tests.Training;
 
 public class MemoryFormatTests
 {
-    private static readonly TrainingOptions Quick = new()
-    {
-        Epochs = 1,
-        BatchSize = 32,
-        Sgd = new SgdOptions { LearningRate = 0.05, Momentum = 0.9, WeightDecay = 5e-4 },
-    };
+    private static readonly TrainingOptions Quick = TinySetup.QuickTraining;
 
     /// <summary>resnet18-cifar at width 0.25: its narrowest strided 1x1 convolution has 16 input channels, so
     /// channels-last is allowed (the width-1/16 test model's 4 are not, CMP0404).</summary>
     private static readonly ModelOptions Wide = new() { Architecture = "resnet18-cifar", WidthMultiplier = 0.25 };
-
-    private static Dictionary<string, float[]> Weights(nn.Module model) =>
-        model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
 
     private static (Dictionary<string, float[]> Weights, bool AllContiguous) TrainOnce(MemoryFormat format, int seed = 3, PruningMask? mask = null,
         TrainingOptions? options = null)
@@ -30,7 +22,7 @@ public class MemoryFormatTests
         using var model = ModelLoader.Create(Wide, null, CPU, seed);
         var data = TinySetup.Data;
         new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), (options ?? Quick) with { Seed = seed, MemoryFormat = format }, mask);
-        return (Weights(model), model.parameters().All(p => p.is_contiguous()));
+        return (TinySetup.Weights(model), model.parameters().All(p => p.is_contiguous()));
     }
 
     [Theory]
@@ -74,7 +66,7 @@ public class MemoryFormatTests
     {
         using var model = ModelLoader.Create(Wide, null, CPU, 1);
         using var mask = GlobalMagnitudePruner.Compute(model, 0.6);
-        var before = Weights(model);
+        var before = TinySetup.Weights(model);
         var data = TinySetup.Data;
         new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), Quick with { MemoryFormat = MemoryFormat.ChannelsLast }, mask);
         long pruned = 0, keptChanged = 0;
@@ -132,8 +124,8 @@ public class MemoryFormatTests
         Assert.Contains("'layer2.0.downsample.0' is a 1x1 convolution (stride 2) with 4 input channels", warning.Message, StringComparison.Ordinal);
         using var nchw = ModelLoader.Create(TinySetup.TinyResNet, null, CPU, 3);
         new Trainer(nchw, CPU).Train(data.Train, Normalization.FromDataset(data.Train), Quick with { Seed = 3, MemoryFormat = MemoryFormat.Nchw });
-        var a = Weights(asked);
-        var b = Weights(nchw);
+        var a = TinySetup.Weights(asked);
+        var b = TinySetup.Weights(nchw);
         foreach (var key in a.Keys) Assert.Equal(b[key], a[key]);
     }
 
@@ -191,13 +183,13 @@ public class MemoryFormatTests
     {
         using var model = ModelFactory.Create(new ModelOptions { Architecture = "resnet18-cifar", WidthMultiplier = 0.0625 });
         var parameters = model.parameters().ToList();
-        var before = Weights(model);
+        var before = TinySetup.Weights(model);
         ChannelsLastLayout.ToChannelsLast(model);
         Assert.All(parameters.Where(p => p.dim() == 4), p => Assert.True(ChannelsLastLayout.IsChannelsLast(p)));
         Assert.Equal(parameters, model.parameters().ToList());
         ChannelsLastLayout.ToContiguous(model);
         Assert.All(parameters, p => Assert.True(p.is_contiguous()));
-        var after = Weights(model);
+        var after = TinySetup.Weights(model);
         foreach (var (key, values) in before) Assert.Equal(values, after[key]);
     }
 

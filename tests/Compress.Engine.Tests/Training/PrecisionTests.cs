@@ -9,16 +9,7 @@ namespace Compress.Engine.Tests.Training;
 
 public class PrecisionTests
 {
-    private static readonly TrainingOptions Quick = new()
-    {
-        Epochs = 1,
-        BatchSize = 32,
-        Precision = TrainingPrecision.BFloat16,
-        Sgd = new SgdOptions { LearningRate = 0.05, Momentum = 0.9, WeightDecay = 5e-4 },
-    };
-
-    private static Dictionary<string, float[]> Weights(nn.Module model) =>
-        model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
+    private static readonly TrainingOptions Quick = TinySetup.QuickTraining with { Precision = TrainingPrecision.BFloat16 };
 
     private static Dictionary<string, float[]> TrainOnce(TrainingOptions options, int seed = 3)
     {
@@ -27,7 +18,7 @@ public class PrecisionTests
         new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), options with { Seed = seed });
         Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
         Assert.All(model.parameters(), p => Assert.True(p.grad is null || p.grad.dtype == ScalarType.Float32));
-        return Weights(model);
+        return TinySetup.Weights(model);
     }
 
     [Fact]
@@ -68,7 +59,7 @@ public class PrecisionTests
     {
         using var model = ModelLoader.Create(TinySetup.TinyResNet, null, CPU, 1);
         using var mask = GlobalMagnitudePruner.Compute(model, 0.6);
-        var before = Weights(model);
+        var before = TinySetup.Weights(model);
         var data = TinySetup.Data;
         new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), Quick, mask);
         long pruned = 0, keptChanged = 0, notBFloat16 = 0;
@@ -126,11 +117,11 @@ public class PrecisionTests
     [Fact]
     public void Names_RoundTrip()
     {
-        foreach (string name in TrainingPrecisionNames.All)
-            Assert.Equal(name, TrainingPrecisionNames.NameOf(TrainingPrecisionNames.Parse(name.ToUpperInvariant())!.Value));
-        Assert.Null(TrainingPrecisionNames.Parse("fp16"));
-        foreach (string name in MemoryFormatNames.All)
-            Assert.Equal(name, MemoryFormatNames.NameOf(MemoryFormatNames.Parse(name)!.Value));
-        Assert.Null(MemoryFormatNames.Parse("nhwc"));
+        foreach (string name in PruningNames.Precisions)
+            Assert.Equal(name, PruningNames.NameOf(PruningNames.Precision(name.ToUpperInvariant())!.Value));
+        Assert.Null(PruningNames.Precision("fp16"));
+        foreach (string name in PruningNames.MemoryFormats)
+            Assert.Equal(name, PruningNames.NameOf(PruningNames.MemoryFormat(name)!.Value));
+        Assert.Null(PruningNames.MemoryFormat("nhwc"));
     }
 }

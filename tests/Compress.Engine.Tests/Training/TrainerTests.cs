@@ -9,19 +9,14 @@ namespace Compress.Engine.Tests.Training;
 
 public class TrainerTests
 {
-    private static readonly TrainingOptions Quick = new()
-    {
-        Epochs = 1,
-        BatchSize = 32,
-        Sgd = new SgdOptions { LearningRate = 0.05, Momentum = 0.9, WeightDecay = 5e-4 },
-    };
+    private static readonly TrainingOptions Quick = TinySetup.QuickTraining;
 
     private static Dictionary<string, float[]> TrainOnce(int seed, TrainingOptions options, PruningMask? mask = null)
     {
         using var model = ModelLoader.Create(TinySetup.TinyResNet, null, CPU, seed);
         var data = TinySetup.Data;
         new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), options with { Seed = seed }, mask);
-        return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
+        return TinySetup.Weights(model);
     }
 
     [Fact]
@@ -40,7 +35,7 @@ public class TrainerTests
     {
         using var model = ModelLoader.Create(TinySetup.TinyResNet, null, CPU, 1);
         using var mask = GlobalMagnitudePruner.Compute(model, 0.6);
-        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
+        var before = TinySetup.Weights(model);
         var data = TinySetup.Data;
         new Trainer(model, CPU).Train(data.Train, Normalization.FromDataset(data.Train), Quick, mask);
         long pruned = 0, keptChanged = 0;
