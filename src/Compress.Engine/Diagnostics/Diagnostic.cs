@@ -38,7 +38,8 @@ public sealed record Diagnostic(DiagnosticSeverity Severity, string Code, string
     }
 
     /// <summary>
-    /// <paramref name="text"/> on one line: line breaks become spaces, and every other control or line-separator
+    /// <paramref name="text"/> on one line: line breaks and tabs (System.CommandLine separates the allowed values of an
+    /// option with tabs) become spaces, and every other control or line-separator
     /// character (\r, \u0085, \u2028, \u2029 ...) is written as \uXXXX, so text from user input (a spec's name, a
     /// path) can never start a second line that a line-based reader (the MSBuild task) would take for a diagnostic.
     /// </summary>
@@ -49,7 +50,7 @@ public sealed record Diagnostic(DiagnosticSeverity Severity, string Code, string
         var sb = new StringBuilder(text.Length + 8);
         foreach (char c in text)
         {
-            if (c == '\n') sb.Append(' ');
+            if (c is '\n' or '\t') sb.Append(' ');
             else if (char.IsControl(c) || c is '\u2028' or '\u2029') sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
             else sb.Append(c);
         }

@@ -49,5 +49,7 @@ public partial class DiagnosticCodeTests
 
         Assert.Equal("dir x/s.json(2,3): error CMP0622: name \"a\\u000D b\\u2028c\\u0085d\\u001Be\" hint\\u000Dmore", line);
         Assert.Equal("plain", Diagnostic.OneLine("plain"));
+        // System.CommandLine lists an option's allowed values with tabs: spaces, not \u0009, in the message.
+        Assert.Equal("one of:  'auto'  'nchw'", Diagnostic.OneLine("one of: \t'auto' \t'nchw'"));
     }
 }
